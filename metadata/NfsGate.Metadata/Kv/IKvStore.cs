@@ -1,0 +1,48 @@
+namespace NfsGate.Metadata.Kv;
+
+/// <summary>
+/// The small transactional key-value seam under the metadata layer. All POSIX logic is written once
+/// over it; an engine (RocksDB, in-memory, a shared SQL engine) is a few hundred lines.
+/// Keys and values are byte strings; keys sort bytewise (unsigned lexicographic).
+/// </summary>
+public interface IKvStore : IDisposable
+{
+    /// <summary>Engine name for logs and metrics ("rocksdb", "memory", ...).</summary>
+    string Engine { get; }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> in a serializable read-write transaction and commits it. If the engine
+    /// detects a conflict it rolls back and runs <paramref name="body"/> again, so the body must have no side
+    /// effects outside the transaction. If the body throws, nothing is written. With <paramref name="durable"/>
+    /// the commit is on stable storage (fsync'ed) before this returns; otherwise it survives a process kill but
+    /// perhaps not a power loss.
+    /// </summary>
+    T Transact<T>(Func<IKvTxn, T> body, bool durable = false);
+
+    /// <summary>Runs <paramref name="body"/> against a consistent read-only snapshot.</summary>
+    T Read<T>(Func<IKvReader, T> body);
+
+    /// <summary>Forces everything committed so far to stable storage.</summary>
+    void Sync();
+
+    /// <summary>Engine statistics for metrics (name → value); may be empty.</summary>
+    IReadOnlyDictionary<string, double> Stats();
+}
+
+public interface IKvReader
+{
+    /// <summary>The value, or null when the key is absent.</summary>
+    byte[]? Get(ReadOnlySpan<byte> key);
+
+    /// <summary>Up to <paramref name="limit"/> pairs with <paramref name="start"/> ≤ key &lt; <paramref name="end"/>, ascending.</summary>
+    IReadOnlyList<KeyValuePair<byte[], byte[]>> Scan(ReadOnlySpan<byte> start, ReadOnlySpan<byte> end, int limit);
+}
+
+public interface IKvTxn : IKvReader
+{
+    void Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value);
+    void Delete(ReadOnlySpan<byte> key);
+
+    /// <summary>Adds <paramref name="delta"/> to an 8-byte big-endian signed counter (absent = 0); returns the new value.</summary>
+    long IncrementBy(ReadOnlySpan<byte> key, long delta);
+}

@@ -1,0 +1,93 @@
+using System.Buffers.Binary;
+
+namespace NfsGate.Metadata.Kv;
+
+/// <summary>
+/// In-memory engine for model tests and throwaway servers. Transactions are serialized by one lock,
+/// which makes them trivially serializable; writes are buffered and applied only when the body returns.
+/// </summary>
+public sealed class MemoryKvStore : IKvStore
+{
+    private readonly SortedDictionary<byte[], byte[]> _data = new(ByteComparer.Instance);
+    private readonly Lock _lock = new();
+
+    public string Engine => "memory";
+
+    public T Transact<T>(Func<IKvTxn, T> body, bool durable = false)
+    {
+        lock (_lock)
+        {
+            var txn = new Txn(this);
+            T result = body(txn);
+            foreach (var (k, v) in txn.Writes)
+            {
+                if (v is null) _data.Remove(k); else _data[k] = v;
+            }
+            return result;
+        }
+    }
+
+    public T Read<T>(Func<IKvReader, T> body)
+    {
+        lock (_lock) return body(new Txn(this));
+    }
+
+    public void Sync() { }
+    public IReadOnlyDictionary<string, double> Stats() => new Dictionary<string, double> { ["keys"] = _data.Count };
+    public void Dispose() { }
+
+    private sealed class Txn(MemoryKvStore store) : IKvTxn
+    {
+        // null value = deleted in this transaction
+        public readonly SortedDictionary<byte[], byte[]?> Writes = new(ByteComparer.Instance);
+
+        public byte[]? Get(ReadOnlySpan<byte> key)
+        {
+            var k = key.ToArray();
+            if (Writes.TryGetValue(k, out var w)) return w?.ToArray();
+            return store._data.TryGetValue(k, out var v) ? v.ToArray() : null;
+        }
+
+        public IReadOnlyList<KeyValuePair<byte[], byte[]>> Scan(ReadOnlySpan<byte> start, ReadOnlySpan<byte> end, int limit)
+        {
+            var s = start.ToArray();
+            var e = end.ToArray();
+            var merged = new SortedDictionary<byte[], byte[]?>(ByteComparer.Instance);
+            // O(n) over the whole map is fine for a test engine.
+            foreach (var (k, v) in store._data)
+                if (ByteComparer.Instance.Compare(k, s) >= 0 && ByteComparer.Instance.Compare(k, e) < 0) merged[k] = v;
+            foreach (var (k, v) in Writes)
+                if (ByteComparer.Instance.Compare(k, s) >= 0 && ByteComparer.Instance.Compare(k, e) < 0) merged[k] = v;
+            var result = new List<KeyValuePair<byte[], byte[]>>();
+            foreach (var (k, v) in merged)
+            {
+                if (v is null) continue;
+                if (result.Count >= limit) break;
+                result.Add(new(k.ToArray(), v.ToArray()));
+            }
+            return result;
+        }
+
+        public void Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => Writes[key.ToArray()] = value.ToArray();
+        public void Delete(ReadOnlySpan<byte> key) => Writes[key.ToArray()] = null;
+
+        public long IncrementBy(ReadOnlySpan<byte> key, long delta)
+        {
+            var cur = Get(key);
+            long v = (cur is { Length: 8 } ? BinaryPrimitives.ReadInt64BigEndian(cur) : 0) + delta;
+            var buf = new byte[8];
+            BinaryPrimitives.WriteInt64BigEndian(buf, v);
+            Set(key, buf);
+            return v;
+        }
+    }
+}
+
+/// <summary>Unsigned lexicographic byte order, the order every engine sorts keys in.</summary>
+public sealed class ByteComparer : IComparer<byte[]>, IEqualityComparer<byte[]>
+{
+    public static readonly ByteComparer Instance = new();
+    public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
+    public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+    public int GetHashCode(byte[] obj) { var h = new HashCode(); h.AddBytes(obj); return h.ToHashCode(); }
+}
