@@ -10,8 +10,14 @@ public interface IMetadataStore : IDisposable
 {
     IKvStore Kv { get; }
 
-    /// <summary>Opens a volume, creating its root directory (inode <see cref="INamespace.RootInode"/>, mode 0777 owned by root... see impl) on first use.</summary>
+    /// <summary>Opens a volume, creating its root directory (inode <see cref="INamespace.RootInode"/>, mode 0755 owned by root) on first use.</summary>
     IVolumeMeta OpenVolume(uint volumeId);
+
+    /// <summary>
+    /// The volume id of an export, by name: allocated on first use and stored, so ids (and with them file
+    /// handles) stay the same across restarts and on every node sharing the metadata. Ids start at 1.
+    /// </summary>
+    uint GetOrCreateVolumeId(string exportName);
 
     /// <summary>The per-deployment secret for file-handle MACs: generated on first call, stored, the same on every node.</summary>
     byte[] GetOrCreateSecret();
