@@ -86,6 +86,19 @@ public sealed class XdrWriter : IDisposable
         return s[..length];
     }
 
+    /// <summary>
+    /// Like <see cref="GetOpaqueSpan"/>, but as <see cref="Memory{T}"/> so it can be filled across an await (an
+    /// asynchronous block read straight into the reply). Valid until the next write to this writer.
+    /// </summary>
+    public Memory<byte> GetOpaqueMemory(int length)
+    {
+        WriteUInt32((uint)length);
+        int start = _pos;
+        var s = Grab(length + XdrReader.Pad(length));
+        s[length..].Clear();
+        return _buf.AsMemory(start, length);
+    }
+
     /// <summary>Shrinks the opaque most recently started with <see cref="GetOpaqueSpan"/> (at <paramref name="lengthOffset"/>) to <paramref name="actual"/> bytes.</summary>
     public void ShrinkOpaque(int lengthOffset, int actual)
     {

@@ -1,0 +1,34 @@
+namespace NfsGate.Rpc;
+
+/// <summary>Limits for the RPC transport. Every number here bounds memory or time a client can make us spend.</summary>
+public sealed class RpcServerOptions
+{
+    /// <summary>
+    /// Largest record accepted (all fragments together). 4 MiB is the largest NFS WRITE we advertise (wtmax);
+    /// 64 KiB covers the RPC header (credential ≤ 400 B, verifier ≤ 400 B) and the WRITE3args fields with room to spare.
+    /// A fragment header that would take a record past this closes the connection before anything is allocated.
+    /// </summary>
+    public int MaxRecordSize { get; set; } = 4 * 1024 * 1024 + 64 * 1024;
+
+    /// <summary>
+    /// Calls being processed at once on one connection; when reached, the connection stops reading (TCP back-pressure).
+    /// 128 is well above what one Linux client keeps outstanding on a mount in practice (its slot table starts at 2 and
+    /// grows on demand) while bounding a connection's buffered records to 128 × the record size actually sent.
+    /// </summary>
+    public int MaxInFlightPerConnection { get; set; } = 128;
+
+    /// <summary>A record that stays incomplete this long closes the connection (slow-drip protection). Negative (Timeout.InfiniteTimeSpan) disables it.</summary>
+    public TimeSpan IncompleteRecordTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>A connection with no bytes received and no call in progress for this long is closed. Negative (Timeout.InfiniteTimeSpan) disables it.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How long a closing connection waits for its in-flight calls before giving up on their replies.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Accepted connections beyond this are closed at once (the client sees a reset, not a hang in the backlog).</summary>
+    public int MaxConnections { get; set; } = 1024;
+
+    /// <summary>Listen backlog per endpoint.</summary>
+    public int Backlog { get; set; } = 512;
+}

@@ -1,0 +1,160 @@
+using System.Net;
+using System.Net.Sockets;
+using NfsGate.Rpc;
+using NfsGate.TestKit;
+
+namespace NfsGate.Rpc.Tests;
+
+public class ServerTests
+{
+    private static readonly IPAddress Loopback2 = IPAddress.Parse("127.0.0.2");
+
+    [Fact]
+    public async Task Serves_calls_over_tcp_with_the_bound_port()
+    {
+        await using var s = new ServerHarness();
+        Assert.NotEqual(0, s.EndPoint.Port);
+        await using var c = await s.ConnectAsync();
+        var r = await c.CallAsync(TestProgram.Number, 3, TestProgram.Echo, TestProgram.Opaque([1, 2, 3]));
+        Assert.True(r.IsSuccess);
+        Assert.Equal(AuthFlavor.AUTH_NONE, r.VerifierFlavor);
+        Assert.Equal(new byte[] { 1, 2, 3 }, new XdrReader(r.Results).ReadOpaque(3).ToArray());
+    }
+
+    [Fact]
+    public async Task Client_address_and_credential_reach_the_handler()
+    {
+        await using var s = new ServerHarness();
+        await using var c = await s.ConnectAsync(Loopback2);
+        var r = await c.CallAsync(TestProgram.Number, 3, TestProgram.WhoAmI, [], RpcClientCredential.Sys(1000, 100, 4, 5));
+        var x = new XdrReader(r.Results);
+        Assert.Equal((uint)AuthFlavor.AUTH_SYS, x.ReadUInt32());
+        Assert.Equal(1000u, x.ReadUInt32());
+        Assert.Equal(100u, x.ReadUInt32());
+        Assert.Equal(2u, x.ReadUInt32());
+        Assert.Equal(4u, x.ReadUInt32());
+        Assert.Equal(5u, x.ReadUInt32());
+        Assert.Equal("testkit", x.ReadString(255));
+        Assert.Equal("127.0.0.2", x.ReadString(64));
+    }
+
+    [Fact]
+    public async Task Dual_mode_listener_reports_ipv4_clients_unmapped()
+    {
+        if (!Socket.OSSupportsIPv6) return; // nothing to test on a host without IPv6 sockets
+        await using var s = new ServerHarness(endpoints: new IPEndPoint(IPAddress.IPv6Any, 0));
+        await using var c = await s.ConnectAsync(to: new IPEndPoint(IPAddress.Loopback, s.EndPoint.Port));
+        var r = await c.CallAsync(TestProgram.Number, 3, TestProgram.WhoAmI, []);
+        var x = new XdrReader(r.Results);
+        for (int i = 0; i < 4; i++) x.ReadUInt32();
+        x.ReadString(255);
+        Assert.Equal("127.0.0.1", x.ReadString(64));
+    }
+
+    [Fact]
+    public async Task Listens_on_several_endpoints()
+    {
+        await using var s = new ServerHarness(endpoints: [new IPEndPoint(IPAddress.Loopback, 0), new IPEndPoint(Loopback2, 0)]);
+        Assert.Equal(2, s.Server.LocalEndPoints.Count);
+        foreach (var ep in s.Server.LocalEndPoints)
+        {
+            Assert.NotEqual(0, ep.Port);
+            await using var c = await s.ConnectAsync(to: ep);
+            Assert.True((await c.CallAsync(TestProgram.Number, 2, TestProgram.Null, [])).IsSuccess);
+        }
+    }
+
+    [Fact]
+    public async Task Outstanding_calls_are_matched_by_xid()
+    {
+        await using var s = new ServerHarness();
+        await using var c = await s.ConnectAsync();
+        var slow = c.CallAsync(TestProgram.Number, 3, TestProgram.Gated, []);
+        await s.Program.GatedStarted.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var fast = await c.CallAsync(TestProgram.Number, 3, TestProgram.Echo, TestProgram.Opaque([9]));
+        Assert.True(fast.IsSuccess);
+        Assert.False(slow.IsCompleted);
+        s.Program.Gate.SetResult();
+        Assert.Equal(new byte[] { 0, 0, 0xCA, 0xFE }, (await slow).Results);
+    }
+
+    [Fact]
+    public async Task Replay_after_reconnect_returns_the_cached_reply()
+    {
+        await using var s = new ServerHarness(drc: new DuplicateRequestCache());
+        var framed = RawRpcClient.Frame(RawRpcClient.BuildCall(0xABCD, TestProgram.Number, 3, TestProgram.Counter, []));
+        RpcReplyMessage first;
+        await using (var c1 = await s.ConnectAsync())
+            first = await c1.SendAndWaitAsync(0xABCD, framed);
+        await using var c2 = await s.ConnectAsync(); // a new source port
+        var again = await c2.SendAndWaitAsync(0xABCD, framed);
+        Assert.Equal(first.Raw, again.Raw);
+        Assert.Equal(1, s.Program.CounterRuns);
+    }
+
+    [Fact]
+    public async Task Header_errors_come_back_over_tcp()
+    {
+        await using var s = new ServerHarness();
+        await using var c = await s.ConnectAsync();
+        var mismatch = await c.SendAndWaitAsync(1, RawRpcClient.Frame(RawRpcClient.BuildCall(1, TestProgram.Number, 3, 0, [], rpcVersion: 3)));
+        Assert.Equal((ReplyStat.MSG_DENIED, RejectStat.RPC_MISMATCH, 2u, 2u), (mismatch.ReplyStat, mismatch.RejectStat, mismatch.MismatchLow, mismatch.MismatchHigh));
+        var progMismatch = await c.CallAsync(TestProgram.Number, 9, 0, []);
+        Assert.Equal((AcceptStat.PROG_MISMATCH, 2u, 4u), (progMismatch.AcceptStat, progMismatch.MismatchLow, progMismatch.MismatchHigh));
+        var weak = await c.CallAsync(TestProgram.Number, 3, 0, [], new RpcClientCredential(AuthFlavor.AUTH_DH));
+        Assert.Equal((ReplyStat.MSG_DENIED, RejectStat.AUTH_ERROR, AuthStat.AUTH_TOOWEAK), (weak.ReplyStat, weak.RejectStat, weak.AuthStat));
+        Assert.Equal(AcceptStat.PROG_UNAVAIL, (await c.CallAsync(1, 1, 0, [])).AcceptStat);
+        Assert.Equal(AcceptStat.PROC_UNAVAIL, (await c.CallAsync(TestProgram.Number, 3, 77, [])).AcceptStat);
+        Assert.Equal(AcceptStat.GARBAGE_ARGS, (await c.CallAsync(TestProgram.Number, 3, TestProgram.ThrowXdrAsync, [])).AcceptStat);
+        Assert.Equal(AcceptStat.SYSTEM_ERR, (await c.CallAsync(TestProgram.Number, 3, TestProgram.ThrowOther, [])).AcceptStat);
+        Assert.False(c.ServerClosed);
+    }
+
+    [Fact]
+    public async Task Oversized_record_closes_only_that_connection()
+    {
+        await using var s = new ServerHarness(new RpcServerOptions { MaxRecordSize = 4096 });
+        await using var bad = await s.ConnectAsync();
+        await using var good = await s.ConnectAsync();
+        await bad.SendRawAsync(new byte[] { 0x80, 0, 0x10, 0x01 }); // 4097 bytes announced
+        Assert.True(await bad.WaitForCloseAsync(TimeSpan.FromSeconds(20)));
+        Assert.True((await good.CallAsync(TestProgram.Number, 3, TestProgram.Null, [])).IsSuccess);
+    }
+
+    [Fact]
+    public async Task Slow_drip_connection_is_closed()
+    {
+        await using var s = new ServerHarness(new RpcServerOptions { IncompleteRecordTimeout = TimeSpan.FromMilliseconds(200) });
+        await using var c = await s.ConnectAsync();
+        await c.SendRawAsync(new byte[] { 0x80, 0, 0 });
+        Assert.True(await c.WaitForCloseAsync(TimeSpan.FromSeconds(20)));
+    }
+
+    [Fact]
+    public async Task Connections_beyond_the_cap_are_closed()
+    {
+        await using var s = new ServerHarness(new RpcServerOptions { MaxConnections = 1 });
+        await using var first = await s.ConnectAsync();
+        Assert.True((await first.CallAsync(TestProgram.Number, 3, TestProgram.Null, [])).IsSuccess);
+        await using var second = await s.ConnectAsync();
+        Assert.True(await second.WaitForCloseAsync(TimeSpan.FromSeconds(20)));
+        Assert.True((await first.CallAsync(TestProgram.Number, 3, TestProgram.Null, [])).IsSuccess);
+    }
+
+    [Fact]
+    public async Task Stop_closes_listeners_and_connections()
+    {
+        var s = new ServerHarness();
+        var c = await s.ConnectAsync();
+        Assert.True((await c.CallAsync(TestProgram.Number, 3, TestProgram.Null, [])).IsSuccess);
+        var pending = c.CallAsync(TestProgram.Number, 3, TestProgram.Gated, []);
+        await s.Program.GatedStarted.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await s.Server.StopAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(await c.WaitForCloseAsync(TimeSpan.FromSeconds(20)));
+        await Assert.ThrowsAsync<IOException>(() => pending);
+        Assert.Equal(0, s.Server.ConnectionCount);
+        await Assert.ThrowsAnyAsync<SocketException>(() => RawRpcClient.ConnectAsync(s.EndPoint));
+        await c.DisposeAsync();
+        await s.DisposeAsync();
+    }
+}
