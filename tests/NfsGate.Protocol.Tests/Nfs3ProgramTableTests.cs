@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using NfsGate.Rpc;
+
+namespace NfsGate.Protocol.Tests;
+
+public class Nfs3ProgramTableTests
+{
+    private static readonly Nfs3Program Program =
+        new(new ExportTable(), null!, new FileHandleCodec(new byte[32]), new Nfs3Options(), NullLogger.Instance);
+
+    [Fact]
+    public void All_22_procedures_exist_with_their_rfc_names()
+    {
+        for (uint p = 0; p <= 21; p++)
+        {
+            var proc = Program.GetProcedure(3, p);
+            Assert.NotNull(proc);
+            Assert.Equal(p, proc.Number);
+            Assert.Equal(((Nfs3Proc)p).ToString(), proc.Name);
+        }
+        Assert.Null(Program.GetProcedure(3, 22));
+        Assert.Null(Program.GetProcedure(2, 1));
+        Assert.Equal((100003u, 3u, 3u), (Program.Program, Program.LowVersion, Program.HighVersion));
+    }
+
+    [Theory]
+    [InlineData(Nfs3Proc.NULL, ProcFlags.None)]
+    [InlineData(Nfs3Proc.GETATTR, ProcFlags.None)]
+    [InlineData(Nfs3Proc.SETATTR, ProcFlags.MakesWrite | ProcFlags.NonIdempotent)]
+    [InlineData(Nfs3Proc.LOOKUP, ProcFlags.None)]
+    [InlineData(Nfs3Proc.ACCESS, ProcFlags.None)]
+    [InlineData(Nfs3Proc.READLINK, ProcFlags.None)]
+    [InlineData(Nfs3Proc.READ, ProcFlags.DataRead)]
+    [InlineData(Nfs3Proc.WRITE, ProcFlags.MakesWrite | ProcFlags.DataWrite)]
+    [InlineData(Nfs3Proc.CREATE, ProcFlags.MakesWrite | ProcFlags.NonIdempotent)]
+    [InlineData(Nfs3Proc.MKDIR, ProcFlags.MakesWrite | ProcFlags.NonIdempotent)]
+    [InlineData(Nfs3Proc.SYMLINK, ProcFlags.MakesWrite | ProcFlags.NonIdempotent)]
+    [InlineData(Nfs3Proc.MKNOD, ProcFlags.MakesWrite | ProcFlags.NonIdempotent)]
+    [InlineData(Nfs3Proc.REMOVE, ProcFlags.MakesWrite | ProcFlags.NonIdempotent)]
+    [InlineData(Nfs3Proc.RMDIR, ProcFlags.MakesWrite | ProcFlags.NonIdempotent)]
+    [InlineData(Nfs3Proc.RENAME, ProcFlags.MakesWrite | ProcFlags.NonIdempotent)]
+    [InlineData(Nfs3Proc.LINK, ProcFlags.MakesWrite | ProcFlags.NonIdempotent)]
+    [InlineData(Nfs3Proc.READDIR, ProcFlags.None)]
+    [InlineData(Nfs3Proc.READDIRPLUS, ProcFlags.None)]
+    [InlineData(Nfs3Proc.FSSTAT, ProcFlags.None)]
+    [InlineData(Nfs3Proc.FSINFO, ProcFlags.None)]
+    [InlineData(Nfs3Proc.PATHCONF, ProcFlags.None)]
+    [InlineData(Nfs3Proc.COMMIT, ProcFlags.None)]
+    public void Procedure_flags(Nfs3Proc proc, ProcFlags flags) => Assert.Equal(flags, Program.GetProcedure(3, (uint)proc)!.Flags);
+
+    [Fact]
+    public void Mount_and_portmap_tables()
+    {
+        var mount = new MountProgram(new ExportTable(), new FileHandleCodec(new byte[32]), NullLogger.Instance);
+        Assert.Equal(["NULL", "MNT", "DUMP", "UMNT", "UMNTALL", "EXPORT"], Enumerable.Range(0, 6).Select(p => mount.GetProcedure(3, (uint)p)!.Name));
+        Assert.Null(mount.GetProcedure(3, 6));
+        var pm = new PortmapProgram(2049, 111);
+        Assert.Null(pm.GetProcedure(2, 5)); // CALLIT
+        Assert.Equal(2049u, pm.Lookup(100005, 2, 6));
+        Assert.Equal(111u, pm.Lookup(100000, 2, 6));
+        Assert.Equal(0u, pm.Lookup(100000, 2, 17));
+    }
+}
