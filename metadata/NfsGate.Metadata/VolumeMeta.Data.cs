@@ -1,0 +1,80 @@
+namespace NfsGate.Metadata;
+
+public sealed partial class VolumeMeta
+{
+    public OpResult BeginWrite(Credential cred, ulong ino, ulong offset, uint count)
+    {
+        var now = Timespec.Now();
+        return _kv.Transact(t =>
+        {
+            var tx = new MetaTxn(t, _vol, now);
+            var res = new OpResult();
+            if (!tx.TryGetAttr(ino, out var a)) return OpResult.Fail(FsStatus.Stale);
+            res.Obj = a;
+            res.ObjBefore = a.Wcc;
+            if (a.Type == FileType.Directory) return Fail(res, FsStatus.IsDir);
+            if (a.Type != FileType.Regular) return Fail(res, FsStatus.Inval);
+            ulong end = offset + count;
+            if (end < offset || end > Layout.MaxFileSize) return Fail(res, FsStatus.FBig);
+            if (!Permissions.AllowsWithOwnerOverride(cred, a, Permissions.Write)) return Fail(res, FsStatus.Acces);
+            if (end > a.Size)
+            {
+                tx.AddUsage((long)(end - a.Size), 0);
+                a.Size = end;
+            }
+            a.Mtime = a.Ctime = now;
+            if (!cred.IsRoot) a.Mode &= ~(Permissions.SetUid | Permissions.SetGid);
+            tx.PutAttr(a);
+            res.Obj = a;
+            return res;
+        });
+    }
+
+    public FsStatus CheckRead(Credential cred, ulong ino, out Attr attr)
+    {
+        if (GetAttr(ino, out attr) != FsStatus.Ok) return FsStatus.Stale;
+        if (attr.Type == FileType.Directory) return FsStatus.IsDir;
+        if (attr.Type != FileType.Regular) return FsStatus.Inval;
+        return Permissions.AllowsWithOwnerOverride(cred, attr, Permissions.Read) ? FsStatus.Ok : FsStatus.Acces;
+    }
+
+    /// <summary>Stale when the inode does not exist; an absent chunk is a hole (empty list).</summary>
+    public FsStatus ReadChunk(ulong ino, uint chunkIndex, out IReadOnlyList<Slice> slices)
+    {
+        var (exists, v) = _kv.Read(r =>
+        {
+            if (r.Get(Keys.Attr(_vol, ino)) is null) return (false, (byte[]?)null);
+            return (true, r.Get(Keys.Chunk(_vol, ino, chunkIndex)));
+        });
+        slices = v is null ? [] : Codec.DecodeSlices(v);
+        return exists ? FsStatus.Ok : FsStatus.Stale;
+    }
+
+    public FsStatus AddSlices(ulong ino, IReadOnlyList<(uint Chunk, Slice Slice)> slices, bool durable)
+    {
+        var now = Timespec.Now();
+        return _kv.Transact(t =>
+        {
+            var tx = new MetaTxn(t, _vol, now);
+            if (t.Get(Keys.Attr(_vol, ino)) is null)
+            {
+                // The file went away while its data was uploading: nothing references these objects now.
+                for (int i = 0; i < slices.Count; i++) tx.QueueDead(slices[i].Slice);
+                return FsStatus.Stale;
+            }
+            // Group by chunk without LINQ: usually all slices of one call share a chunk.
+            int start = 0;
+            while (start < slices.Count)
+            {
+                uint chunk = slices[start].Chunk;
+                var key = Keys.Chunk(_vol, ino, chunk);
+                var value = t.Get(key);
+                int i = start;
+                for (; i < slices.Count && slices[i].Chunk == chunk; i++) value = Codec.AppendSlice(value, slices[i].Slice);
+                t.Set(key, value!);
+                start = i;
+            }
+            return FsStatus.Ok;
+        }, durable);
+    }
+}
