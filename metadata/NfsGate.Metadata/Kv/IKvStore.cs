@@ -15,7 +15,8 @@ public interface IKvStore : IDisposable
     /// detects a conflict it rolls back and runs <paramref name="body"/> again, so the body must have no side
     /// effects outside the transaction. If the body throws, nothing is written. With <paramref name="durable"/>
     /// the commit is on stable storage (fsync'ed) before this returns; otherwise it survives a process kill but
-    /// perhaps not a power loss.
+    /// perhaps not a power loss. A durable commit also makes every commit before it durable (engines
+    /// apply commits in order; COMMIT in the data path relies on this).
     /// </summary>
     T Transact<T>(Func<IKvTxn, T> body, bool durable = false);
 

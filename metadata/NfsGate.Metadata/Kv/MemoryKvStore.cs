@@ -9,6 +9,8 @@ namespace NfsGate.Metadata.Kv;
 public sealed class MemoryKvStore : IKvStore
 {
     private readonly SortedDictionary<byte[], byte[]> _data = new(ByteComparer.Instance);
+    // The same keys in a SortedSet, for range views: a paged scan costs O(log n + page), not O(n).
+    private readonly SortedSet<byte[]> _keys = new(ByteComparer.Instance);
     private readonly Lock _lock = new();
 
     public string Engine => "memory";
@@ -21,7 +23,8 @@ public sealed class MemoryKvStore : IKvStore
             T result = body(txn);
             foreach (var (k, v) in txn.Writes)
             {
-                if (v is null) _data.Remove(k); else _data[k] = v;
+                if (v is null) { _data.Remove(k); _keys.Remove(k); }
+                else { _data[k] = v; _keys.Add(k); }
             }
             return result;
         }
@@ -53,9 +56,15 @@ public sealed class MemoryKvStore : IKvStore
             var s = start.ToArray();
             var e = end.ToArray();
             var merged = new SortedDictionary<byte[], byte[]?>(ByteComparer.Instance);
-            // O(n) over the whole map is fine for a test engine.
-            foreach (var (k, v) in store._data)
-                if (ByteComparer.Instance.Compare(k, s) >= 0 && ByteComparer.Instance.Compare(k, e) < 0) merged[k] = v;
+            if (ByteComparer.Instance.Compare(s, e) >= 0) return [];
+            // Stored keys in range: take limit + (this txn's writes) so deletes shadowing some still leave enough.
+            int want = limit + Writes.Count;
+            foreach (var k in store._keys.GetViewBetween(s, e))
+            {
+                if (ByteComparer.Instance.Compare(k, e) >= 0) break; // the view is inclusive of the upper bound
+                merged[k] = store._data[k];
+                if (merged.Count >= want) break;
+            }
             foreach (var (k, v) in Writes)
                 if (ByteComparer.Instance.Compare(k, s) >= 0 && ByteComparer.Instance.Compare(k, e) < 0) merged[k] = v;
             var result = new List<KeyValuePair<byte[], byte[]>>();

@@ -1,0 +1,54 @@
+namespace NfsGate.FileSystem;
+
+/// <summary>Tuning of the data path. Defaults suit one server process with a few GiB of RAM.</summary>
+public sealed class FileSystemOptions
+{
+    /// <summary>Cap on unflushed write data across all files. 256 MiB = 64 full 4 MiB blocks in flight.</summary>
+    public long MaxBufferBytes { get; set; } = 256L << 20;
+
+    /// <summary>How long a WRITE waits for buffer space before answering JUKEBOX (the client retries later).</summary>
+    public TimeSpan MaxWriteWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Above this many buffered bytes, every write also queues its file for a background flush.</summary>
+    public long BackgroundFlushBytes { get; set; } = 64L << 20;
+
+    /// <summary>Data dirty for longer than this is flushed in the background even if small.</summary>
+    public TimeSpan MaxDirtyAge { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>How often the background loop looks for old dirty data and idle buffers.</summary>
+    public TimeSpan TickInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Files flushed in the background at the same time.</summary>
+    public int FlushWorkers { get; set; } = 2;
+
+    /// <summary>Block uploads in flight, all files together.</summary>
+    public int UploadConcurrency { get; set; } = 8;
+
+    /// <summary>Ranged block fetches in flight, all reads together.</summary>
+    public int ReadConcurrency { get; set; } = 16;
+
+    /// <summary>Attempts per object-store call before the operation fails with IO.</summary>
+    public int ObjectRetries { get; set; } = 3;
+
+    /// <summary>Delay before the second attempt; doubled for each further one.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Dead slices taken from the delete queue per round.</summary>
+    public int DeleteBatch { get; set; } = 256;
+
+    /// <summary>Pause of the deleter when the queue is empty or a round failed.</summary>
+    public TimeSpan DeleteIdleInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Throws on values that would make the data path hang or spin (zero caps, no workers).</summary>
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxBufferBytes, nameof(MaxBufferBytes));
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxWriteWait.Ticks, nameof(MaxWriteWait));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(TickInterval.Ticks, nameof(TickInterval));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(FlushWorkers, nameof(FlushWorkers));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(UploadConcurrency, nameof(UploadConcurrency));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ReadConcurrency, nameof(ReadConcurrency));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ObjectRetries, nameof(ObjectRetries));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(DeleteBatch, nameof(DeleteBatch));
+    }
+}

@@ -1,0 +1,276 @@
+using System.Collections.Concurrent;
+using NfsGate.Metadata;
+
+namespace NfsGate.FileSystem;
+
+/// <summary>
+/// One export's file system: the metadata's namespace plus file data. Unflushed writes live in per-inode
+/// <see cref="InodeBuffer"/>s; reads overlay them on the flushed slices.
+/// </summary>
+internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) : IFsVolume
+{
+    private readonly GatewayFileSystem _fs = fs;
+    private readonly IVolumeMeta _meta = meta;
+    private readonly ConcurrentDictionary<ulong, InodeBuffer> _buffers = new();
+
+    public async ValueTask<ReadResult> ReadAsync(Credential cred, ulong ino, ulong offset, Memory<byte> destination, CancellationToken ct = default)
+    {
+        var st = _meta.CheckRead(cred, ino, out var attr);
+        if (st != FsStatus.Ok) return new ReadResult(st, 0, false, st == FsStatus.NoEnt ? null : attr);
+        if (attr.Type == FileType.Directory) return new ReadResult(FsStatus.IsDir, 0, false, attr);
+        if (attr.Type != FileType.Regular) return new ReadResult(FsStatus.Inval, 0, false, attr);
+        if (offset >= attr.Size) return new ReadResult(FsStatus.Ok, 0, true, attr);
+
+        int count = (int)Math.Min((ulong)destination.Length, attr.Size - offset);
+        var dest = destination[..count];
+        // Buffered bytes are copied BEFORE the slices are read: a flush finishing in between then shows the data
+        // twice (same bytes) rather than not at all.
+        var overlay = SnapshotBuffered(ino, (long)offset, count);
+        st = await _fs.Reader.ReadAsync(_meta, ino, offset, dest, ct).ConfigureAwait(false);
+        if (st != FsStatus.Ok) return new ReadResult(st, 0, false, attr);
+        if (overlay is not null)
+            foreach (var (off, data) in overlay) data.CopyTo(dest.Span[(int)(off - (long)offset)..]);
+        return new ReadResult(FsStatus.Ok, count, offset + (ulong)count >= attr.Size, attr);
+    }
+
+    private List<(long Off, byte[] Data)>? SnapshotBuffered(ulong ino, long offset, int count)
+    {
+        if (!_buffers.TryGetValue(ino, out var buf)) return null;
+        var pieces = new List<(long Off, byte[] Data)>();
+        lock (buf.Lock)
+        {
+            // Older generation first: applying in list order lets newer bytes win.
+            buf.Flushing?.CollectOverlaps(offset, offset + count, pieces);
+            buf.Current.CollectOverlaps(offset, offset + count, pieces);
+        }
+        return pieces.Count == 0 ? null : pieces;
+    }
+
+    public async ValueTask<WriteResult> WriteAsync(Credential cred, ulong ino, ulong offset, ReadOnlyMemory<byte> data, StableHow stable, CancellationToken ct = default)
+    {
+        if (offset > Layout.MaxFileSize || offset + (ulong)data.Length > Layout.MaxFileSize)
+            return WriteFail(FsStatus.FBig, ino);
+
+        long n = data.Length;
+        // Reserve before BeginWrite: a refused write must not have grown the file.
+        if (!await _fs.Budget.ReserveAsync(n, _fs.Options.MaxWriteWait, _fs.KickAllFlushes, ct).ConfigureAwait(false))
+        {
+            Log.BufferFull(_fs.Logger, VolumeId, ino, n);
+            return WriteFail(FsStatus.Jukebox, ino);
+        }
+
+        OpResult begin;
+        InodeBuffer buf;
+        bool fullBlock;
+        long growth = 0;
+        try
+        {
+            (begin, buf, growth, fullBlock) = BufferWrite(cred, ino, offset, data.Span);
+        }
+        finally
+        {
+            _fs.Budget.Release(n - growth);
+        }
+        if (begin.Status != FsStatus.Ok)
+            return new WriteResult { Status = begin.Status, Before = begin.ObjBefore, After = begin.Obj };
+
+        var committed = StableHow.Unstable;
+        if (stable != StableHow.Unstable)
+        {
+            var (st, hadData) = await FlushBufferAsync(buf, durable: true, ct).ConfigureAwait(false);
+            // A background flush may have taken the data first, without making it durable.
+            if (st == FsStatus.Ok && !hadData) st = _fs.SyncMeta();
+            if (st != FsStatus.Ok)
+                return new WriteResult { Status = st == FsStatus.Stale ? FsStatus.Stale : FsStatus.Io, Before = begin.ObjBefore, After = begin.Obj };
+            committed = StableHow.FileSync;
+        }
+        else if (fullBlock || _fs.Budget.Used >= _fs.Options.BackgroundFlushBytes)
+        {
+            _fs.EnqueueFlush(this, buf);
+        }
+        return new WriteResult { Status = FsStatus.Ok, Count = (uint)n, Committed = committed, Before = begin.ObjBefore, After = begin.Obj };
+    }
+
+    private WriteResult WriteFail(FsStatus status, ulong ino)
+    {
+        var res = new WriteResult { Status = status };
+        if (_meta.GetAttr(ino, out var attr) == FsStatus.Ok)
+        {
+            res.Before = attr.Wcc;
+            res.After = attr;
+        }
+        return res;
+    }
+
+    /// <summary>BeginWrite and buffering under the inode's gate, so a truncate sees the write wholly or not at all.</summary>
+    private (OpResult Begin, InodeBuffer Buf, long Growth, bool FullBlock) BufferWrite(Credential cred, ulong ino, ulong offset, ReadOnlySpan<byte> data)
+    {
+        while (true)
+        {
+            var buf = _buffers.GetOrAdd(ino, static i => new InodeBuffer(i));
+            buf.Gate.EnterReadLock();
+            try
+            {
+                if (buf.Retired) continue;
+                var begin = _meta.BeginWrite(cred, ino, offset, (uint)data.Length);
+                if (begin.Status != FsStatus.Ok || data.IsEmpty) return (begin, buf, 0, false);
+                lock (buf.Lock)
+                {
+                    // The last link went away after BeginWrite: the bytes have no file to land in.
+                    if (buf.Dropped) return (begin, buf, 0, false);
+                    long growth = buf.Current.Write((long)offset, data, out bool full);
+                    buf.MarkDirty();
+                    return (begin, buf, growth, full);
+                }
+            }
+            finally
+            {
+                buf.Gate.ExitReadLock();
+            }
+        }
+    }
+
+    public async ValueTask<OpResult> CommitAsync(Credential cred, ulong ino, CancellationToken ct = default)
+    {
+        var st = _meta.GetAttr(ino, out var before);
+        if (st != FsStatus.Ok) return OpResult.Fail(st);
+        var res = new OpResult { Status = FsStatus.Ok, ObjBefore = before.Wcc, Obj = before };
+
+        bool hadData = false;
+        if (_buffers.TryGetValue(ino, out var buf))
+            (st, hadData) = await FlushBufferAsync(buf, durable: true, ct).ConfigureAwait(false);
+        if (st != FsStatus.Ok)
+        {
+            res.Status = st == FsStatus.Stale ? FsStatus.Stale : FsStatus.Io;
+            return res;
+        }
+        // Nothing left to flush, but earlier background flushes and BeginWrites were not durable: sync them.
+        // (When there was data, its durable AddSlices also hardens every earlier commit: engines log in order.)
+        if (!hadData && (st = _fs.SyncMeta()) != FsStatus.Ok)
+        {
+            res.Status = st;
+            return res;
+        }
+        if (_meta.GetAttr(ino, out var after) == FsStatus.Ok) res.Obj = after;
+        return res;
+    }
+
+    /// <summary>
+    /// Flushes the buffer's current generation into slices. On failure the data goes back under any newer writes
+    /// (nothing is lost) and the status is returned. HadData tells whether there was anything to flush.
+    /// </summary>
+    internal async Task<(FsStatus Status, bool HadData)> FlushBufferAsync(InodeBuffer buf, bool durable, CancellationToken ct)
+    {
+        await buf.FlushLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            DirtyExtents gen;
+            lock (buf.Lock)
+            {
+                if (buf.Retired || buf.Current.IsEmpty) return (FsStatus.Ok, false);
+                gen = buf.Current;
+                buf.Flushing = gen;
+                buf.Current = new DirtyExtents();
+                buf.DirtySince = 0;
+            }
+
+            FsStatus status;
+            Exception? error = null;
+            try
+            {
+                status = await _fs.Uploader.UploadAsync(_meta, buf.Ino, gen, durable, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                error = ex;
+                status = FsStatus.Io;
+            }
+
+            long release;
+            lock (buf.Lock)
+            {
+                buf.Flushing = null;
+                if (status == FsStatus.Ok || buf.Dropped || status == FsStatus.Stale)
+                {
+                    // Stale: the inode is gone (AddSlices queued the new slices for deletion); the data has no home.
+                    release = gen.Bytes;
+                    gen.Release();
+                }
+                else
+                {
+                    long before = gen.Bytes + buf.Current.Bytes;
+                    gen.MergeFrom(buf.Current);
+                    buf.Current = gen;
+                    buf.MarkDirty();
+                    release = before - gen.Bytes;
+                }
+            }
+            _fs.Budget.Release(release);
+            if (status == FsStatus.Stale) Log.FlushDropped(_fs.Logger, VolumeId, buf.Ino, status);
+            else if (status != FsStatus.Ok) Log.FlushFailed(_fs.Logger, VolumeId, buf.Ino, buf.Current.Bytes, error);
+            return (status, true);
+        }
+        finally
+        {
+            buf.FlushLock.Release();
+        }
+    }
+
+    /// <summary>Background pass: queue old dirty data (or, with <paramref name="flushAll"/>, all of it) for flushing; retire idle buffers.</summary>
+    internal void Tick(long now, bool flushAll)
+    {
+        long maxAge = (long)_fs.Options.MaxDirtyAge.TotalMilliseconds;
+        foreach (var buf in _buffers.Values)
+        {
+            long bytes, since;
+            bool flushing;
+            lock (buf.Lock)
+            {
+                bytes = buf.Current.Bytes;
+                since = buf.DirtySince;
+                flushing = buf.Flushing is not null;
+            }
+            if (bytes > 0 && (flushAll || now - since >= maxAge)) _fs.EnqueueFlush(this, buf);
+            else if (bytes == 0 && !flushing && !flushAll) TryRetire(buf);
+        }
+    }
+
+    /// <summary>Forgets an idle, clean buffer so long-running servers do not keep one per file ever written.</summary>
+    private void TryRetire(InodeBuffer buf)
+    {
+        if (Volatile.Read(ref buf.Queued) != 0 || !buf.FlushLock.Wait(0)) return;
+        try
+        {
+            if (!buf.Gate.TryEnterWriteLock(0)) return;
+            try
+            {
+                lock (buf.Lock)
+                {
+                    if (buf.Retired || !buf.Current.IsEmpty || buf.Flushing is not null) return;
+                    buf.Retired = true;
+                }
+                _buffers.TryRemove(new KeyValuePair<ulong, InodeBuffer>(buf.Ino, buf));
+            }
+            finally
+            {
+                buf.Gate.ExitWriteLock();
+            }
+        }
+        finally
+        {
+            buf.FlushLock.Release();
+        }
+    }
+
+    /// <summary>Flushes every buffer of this volume; returns how many failed.</summary>
+    internal async Task<int> FlushAllAsync(CancellationToken ct)
+    {
+        int failed = 0;
+        foreach (var buf in _buffers.Values)
+        {
+            var (st, _) = await FlushBufferAsync(buf, durable: false, ct).ConfigureAwait(false);
+            if (st != FsStatus.Ok && st != FsStatus.Stale) failed++;
+        }
+        return failed;
+    }
+}

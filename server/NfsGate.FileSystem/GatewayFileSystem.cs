@@ -1,0 +1,154 @@
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using NfsGate.Data;
+using NfsGate.Metadata;
+
+namespace NfsGate.FileSystem;
+
+/// <summary>
+/// The protocol-neutral file system over metadata + object store. Owns the write buffers (with a global byte cap),
+/// the background flushers, the background deleter and the write verifier.
+/// </summary>
+public sealed class GatewayFileSystem : IFileSystem
+{
+    private readonly Dictionary<uint, FsVolume> _volumes = [];
+    private readonly Lock _volumesLock = new();
+    private readonly Channel<(FsVolume Volume, InodeBuffer Buffer)> _flushQueue =
+        Channel.CreateUnbounded<(FsVolume, InodeBuffer)>(new UnboundedChannelOptions { SingleWriter = false });
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task[] _workers;
+    private readonly Task _ticker;
+    private readonly Task _deleter;
+    private int _disposed;
+
+    internal IMetadataStore Meta { get; }
+    internal IObjectStore Store { get; }
+    internal FileSystemOptions Options { get; }
+    internal ILogger Logger { get; }
+    internal BufferBudget Budget { get; }
+    internal SemaphoreSlim UploadSlots { get; }
+    internal SemaphoreSlim ReadSlots { get; }
+    internal SliceUploader Uploader { get; }
+    internal SliceReader Reader { get; }
+    internal BackgroundDeleter Deleter { get; }
+
+    public ulong WriteVerifier { get; }
+
+    public GatewayFileSystem(IMetadataStore meta, IObjectStore store, FileSystemOptions options, ILogger? logger = null)
+    {
+        options.Validate();
+        Meta = meta;
+        Store = store;
+        Options = options;
+        Logger = logger ?? NullLogger.Instance;
+        Budget = new BufferBudget(options.MaxBufferBytes);
+        UploadSlots = new SemaphoreSlim(Math.Max(1, options.UploadConcurrency));
+        ReadSlots = new SemaphoreSlim(Math.Max(1, options.ReadConcurrency));
+        Uploader = new SliceUploader(this);
+        Reader = new SliceReader(this);
+        Deleter = new BackgroundDeleter(meta, store, options, Logger);
+        // A new incarnation may have lost unstable writes: clients compare verifiers and resend.
+        WriteVerifier = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+
+        _workers = new Task[Math.Max(1, options.FlushWorkers)];
+        for (int i = 0; i < _workers.Length; i++) _workers[i] = Task.Run(FlushWorkerAsync);
+        _ticker = Task.Run(TickerAsync);
+        _deleter = Task.Run(() => Deleter.RunAsync(_stop.Token));
+    }
+
+    public IFsVolume Volume(uint volumeId)
+    {
+        lock (_volumesLock)
+        {
+            if (!_volumes.TryGetValue(volumeId, out var v))
+                _volumes[volumeId] = v = new FsVolume(this, Meta.OpenVolume(volumeId));
+            return v;
+        }
+    }
+
+    private FsVolume[] Volumes()
+    {
+        lock (_volumesLock) return [.. _volumes.Values];
+    }
+
+    internal void EnqueueFlush(FsVolume volume, InodeBuffer buf)
+    {
+        if (Interlocked.Exchange(ref buf.Queued, 1) == 0 && !_flushQueue.Writer.TryWrite((volume, buf)))
+            Volatile.Write(ref buf.Queued, 0); // shutting down: FlushAllAsync takes it
+    }
+
+    /// <summary>A writer is waiting for buffer space: queue every dirty buffer.</summary>
+    internal void KickAllFlushes()
+    {
+        long now = Environment.TickCount64;
+        foreach (var v in Volumes()) v.Tick(now, flushAll: true);
+    }
+
+    internal FsStatus SyncMeta()
+    {
+        try
+        {
+            Meta.Kv.Sync();
+            return FsStatus.Ok;
+        }
+        catch (Exception ex)
+        {
+            Log.LoopFailed(Logger, "metadata sync", ex);
+            return FsStatus.Io;
+        }
+    }
+
+    private async Task FlushWorkerAsync()
+    {
+        await foreach (var (volume, buf) in _flushQueue.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            Volatile.Write(ref buf.Queued, 0);
+            try
+            {
+                // Not durable: COMMIT syncs the metadata. The data itself is on the object store either way.
+                await volume.FlushBufferAsync(buf, durable: false, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                Log.LoopFailed(Logger, "flush", ex);
+            }
+        }
+    }
+
+    private async Task TickerAsync()
+    {
+        using var timer = new PeriodicTimer(Options.TickInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                long now = Environment.TickCount64;
+                bool overThreshold = Budget.Used >= Options.BackgroundFlushBytes;
+                foreach (var v in Volumes()) v.Tick(now, overThreshold);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask FlushAllAsync(CancellationToken ct = default)
+    {
+        int failed = 0;
+        foreach (var v in Volumes()) failed += await v.FlushAllAsync(ct).ConfigureAwait(false);
+        SyncMeta();
+        if (failed > 0) Log.LoopFailed(Logger, "flush-all", new ObjectStoreException($"{failed} files could not be flushed"));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _stop.Cancel();
+        _flushQueue.Writer.TryComplete();
+        await Task.WhenAll([.. _workers, _ticker, _deleter]).ConfigureAwait(false);
+        await FlushAllAsync().ConfigureAwait(false);
+        _stop.Dispose();
+    }
+}

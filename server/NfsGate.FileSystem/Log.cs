@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Logging;
+
+namespace NfsGate.FileSystem;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "object store: {What} failed (attempt {Attempt}): {Error}; retrying")]
+    public static partial void ObjectRetry(ILogger logger, string what, int attempt, string error);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Error, Message = "flush of volume {Volume} inode {Inode} failed; {Bytes} bytes stay buffered")]
+    public static partial void FlushFailed(ILogger logger, uint volume, ulong inode, long bytes, Exception? ex);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "read of volume {Volume} inode {Inode} failed")]
+    public static partial void ReadFailed(ILogger logger, uint volume, ulong inode, Exception ex);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "write to volume {Volume} inode {Inode} refused: {Bytes} bytes do not fit the write buffer (JUKEBOX)")]
+    public static partial void BufferFull(ILogger logger, uint volume, ulong inode, long bytes);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "deleting objects of slice {Slice} failed")]
+    public static partial void DeleteFailed(ILogger logger, ulong slice, Exception ex);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Error, Message = "background {Task} loop failed")]
+    public static partial void LoopFailed(ILogger logger, string task, Exception ex);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Error, Message = "slice {Slice} of inode {Inode} is inconsistent: visible [{Off}, +{Len}) beyond its size {Size}")]
+    public static partial void BadSlice(ILogger logger, ulong slice, ulong inode, uint off, uint len, uint size);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Error, Message = "object store: {What} failed after {Attempts} attempts: {Error}")]
+    public static partial void ObjectFailed(ILogger logger, string what, int attempts, string error);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "flush of volume {Volume} inode {Inode} dropped: {Status}")]
+    public static partial void FlushDropped(ILogger logger, uint volume, ulong inode, NfsGate.Metadata.FsStatus status);
+}

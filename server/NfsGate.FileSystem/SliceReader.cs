@@ -1,0 +1,89 @@
+using NfsGate.Data;
+using NfsGate.Metadata;
+
+namespace NfsGate.FileSystem;
+
+/// <summary>
+/// Fills a read from the slices in the metadata: for each chunk the read overlaps, the visible ranges
+/// (<see cref="SliceIntervals"/>) are fetched as ranged GETs of exactly the bytes needed from each block,
+/// in parallel (bounded) when the read spans several. The destination is zeroed first, so holes, hole slices and
+/// gaps need no work.
+/// </summary>
+internal sealed class SliceReader(GatewayFileSystem fs)
+{
+    private readonly record struct Fetch(string Key, int BlockOffset, int DestOffset, int Length);
+
+    public async Task<FsStatus> ReadAsync(IVolumeMeta meta, ulong ino, ulong offset, Memory<byte> dest, CancellationToken ct)
+    {
+        dest.Span.Clear();
+        if (dest.IsEmpty) return FsStatus.Ok;
+        var fetches = new List<Fetch>();
+        ulong end = offset + (ulong)dest.Length;
+        for (ulong chunk = offset / Layout.ChunkSize; chunk * Layout.ChunkSize < end; chunk++)
+        {
+            ulong chunkStart = chunk * Layout.ChunkSize;
+            uint from = (uint)(Math.Max(offset, chunkStart) - chunkStart);
+            uint to = (uint)(Math.Min(end, chunkStart + Layout.ChunkSize) - chunkStart);
+            var st = meta.ReadChunk(ino, (uint)chunk, out var slices);
+            if (st != FsStatus.Ok) return st;
+            foreach (var r in SliceIntervals.Visible(slices, from, to))
+            {
+                if ((ulong)r.Off + r.Len > r.Size)
+                {
+                    Log.BadSlice(fs.Logger, r.Id, ino, r.Off, r.Len, r.Size);
+                    return FsStatus.Io;
+                }
+                long destBase = (long)(chunkStart + r.Pos - offset);
+                for (long pos = r.Off, rEnd = (long)r.Off + r.Len; pos < rEnd;)
+                {
+                    int block = (int)(pos / Layout.BlockSize);
+                    int inBlock = (int)(pos % Layout.BlockSize);
+                    int n = (int)Math.Min(Layout.BlockSize - inBlock, rEnd - pos);
+                    string key = ObjectKeys.BlockKey(r.Id, block, ObjectKeys.BlockLength(r.Size, block));
+                    fetches.Add(new Fetch(key, inBlock, (int)(destBase + (pos - r.Off)), n));
+                    pos += n;
+                }
+            }
+        }
+
+        try
+        {
+            if (fetches.Count == 1)
+            {
+                await FetchAsync(fetches[0], dest, ct).ConfigureAwait(false);
+            }
+            else if (fetches.Count > 1)
+            {
+                var tasks = new Task[fetches.Count];
+                for (int i = 0; i < tasks.Length; i++) tasks[i] = FetchAsync(fetches[i], dest, ct);
+                await Task.WhenAll(tasks).ConfigureAwait(false);
+            }
+            return FsStatus.Ok;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            Log.ReadFailed(fs.Logger, meta.VolumeId, ino, ex);
+            return FsStatus.Io;
+        }
+    }
+
+    private async Task FetchAsync(Fetch f, Memory<byte> dest, CancellationToken ct)
+    {
+        await fs.ReadSlots.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var into = dest.Slice(f.DestOffset, f.Length);
+            await Retry.RunAsync(async c =>
+            {
+                int got = await fs.Store.GetAsync(f.Key, f.BlockOffset, into, c).ConfigureAwait(false);
+                // The length is in the object's name, so a short read means a damaged or foreign object.
+                if (got != f.Length) throw new ObjectStoreException($"{f.Key}: read {got} of {f.Length} bytes at {f.BlockOffset}");
+                return got;
+            }, fs.Options, fs.Logger, "get " + f.Key, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            fs.ReadSlots.Release();
+        }
+    }
+}

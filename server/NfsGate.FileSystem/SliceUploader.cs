@@ -1,0 +1,99 @@
+using System.Buffers;
+using NfsGate.Data;
+using NfsGate.Metadata;
+
+namespace NfsGate.FileSystem;
+
+/// <summary>
+/// Turns a detached buffer generation into slices: every contiguous dirty run, cut at chunk boundaries, becomes one
+/// new slice, stored as blocks of at most <see cref="Layout.BlockSize"/> (relative to the slice's start). All blocks
+/// are uploaded (in parallel, bounded) before ONE AddSlices makes them visible, so a crash or a failed upload never
+/// leaves metadata pointing at missing objects.
+/// </summary>
+internal sealed class SliceUploader(GatewayFileSystem fs)
+{
+    private readonly record struct Piece(uint Chunk, uint Pos, uint Len, long FileOffset);
+
+    public async Task<FsStatus> UploadAsync(IVolumeMeta meta, ulong ino, DirtyExtents gen, bool durable, CancellationToken ct)
+    {
+        var pieces = Plan(gen);
+        if (pieces.Count == 0) return FsStatus.Ok;
+        ulong firstId = fs.Meta.NewSliceIds(pieces.Count);
+
+        var slices = new List<(uint Chunk, Slice Slice)>(pieces.Count);
+        var uploads = new List<Task<string?>>();
+        for (int p = 0; p < pieces.Count; p++)
+        {
+            var piece = pieces[p];
+            ulong id = firstId + (ulong)p;
+            slices.Add((piece.Chunk, new Slice(id, piece.Len, piece.Pos, 0, piece.Len)));
+            int blocks = ObjectKeys.BlockCount(piece.Len);
+            for (int b = 0; b < blocks; b++)
+            {
+                int len = ObjectKeys.BlockLength(piece.Len, b);
+                uploads.Add(UploadBlockAsync(ObjectKeys.BlockKey(id, b, len), gen, piece.FileOffset + (long)b * Layout.BlockSize, len, ct));
+            }
+        }
+
+        var keys = await Task.WhenAll(uploads).ConfigureAwait(false);
+        if (Array.IndexOf(keys, null) >= 0)
+        {
+            // Nothing references these slice ids, so nothing else would ever delete the blocks that did land.
+            foreach (var key in keys)
+                if (key is not null) await TryDeleteAsync(key).ConfigureAwait(false);
+            return FsStatus.Io;
+        }
+        return meta.AddSlices(ino, slices, durable);
+    }
+
+    /// <summary>Contiguous runs of the generation, split at chunk boundaries.</summary>
+    private static List<Piece> Plan(DirtyExtents gen)
+    {
+        var pieces = new List<Piece>();
+        var extents = gen.Extents;
+        for (int k = 0; k < extents.Count;)
+        {
+            long start = extents[k].Off, end = extents[k].End;
+            for (k++; k < extents.Count && extents[k].Off == end; k++) end = extents[k].End;
+            while (start < end)
+            {
+                long chunk = start / Layout.ChunkSize, chunkStart = chunk * Layout.ChunkSize;
+                long pieceEnd = Math.Min(end, chunkStart + Layout.ChunkSize);
+                pieces.Add(new Piece((uint)chunk, (uint)(start - chunkStart), (uint)(pieceEnd - start), start));
+                start = pieceEnd;
+            }
+        }
+        return pieces;
+    }
+
+    /// <summary>Uploads one block with retries; returns its key, or null when it could not be stored.</summary>
+    private async Task<string?> UploadBlockAsync(string key, DirtyExtents gen, long fileOffset, int length, CancellationToken ct)
+    {
+        await fs.UploadSlots.WaitAsync(ct).ConfigureAwait(false);
+        byte[]? rented = null;
+        try
+        {
+            // The generation is detached: nobody mutates it while the flush runs, so reading it unlocked is safe.
+            var data = gen.GetRange(fileOffset, length, out rented);
+            await Retry.RunAsync(async c => { await fs.Store.PutAsync(key, data, c).ConfigureAwait(false); return true; },
+                fs.Options, fs.Logger, "put " + key, ct).ConfigureAwait(false);
+            return key;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            Log.ObjectFailed(fs.Logger, "put " + key, fs.Options.ObjectRetries, ex.Message);
+            return null;
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+            fs.UploadSlots.Release();
+        }
+    }
+
+    private async Task TryDeleteAsync(string key)
+    {
+        try { await fs.Store.DeleteAsync(key).ConfigureAwait(false); }
+        catch (Exception ex) { Log.ObjectRetry(fs.Logger, "delete orphan " + key, 1, ex.Message); }
+    }
+}

@@ -1,0 +1,148 @@
+using NfsGate.Data;
+using NfsGate.FileSystem;
+using NfsGate.Metadata;
+using NfsGate.Metadata.Kv;
+using NfsGate.Metadata.RocksDb;
+
+namespace NfsGate.Data.Tests.FileSystem;
+
+public enum Backend { Memory, Disk }
+
+/// <summary>
+/// A file system over the real metadata store and a fault-injecting object store: in memory
+/// (MemoryKvStore + MemoryObjectStore) or on disk (RocksKvStore + LocalDirObjectStore, reopened on restart).
+/// </summary>
+internal sealed class FsHarness : IAsyncDisposable
+{
+    private readonly Backend _backend;
+    private readonly string? _dir;
+    private readonly MemoryKvStore? _memoryKv;
+    private volatile bool _failPuts, _failGets, _failDeletes;
+
+    public MetadataStore Meta;
+    public readonly FaultyObjectStore Store;
+    public readonly FileSystemOptions Options;
+    public readonly uint VolumeId;
+    public GatewayFileSystem Fs;
+    public IFsVolume Vol;
+
+    public FsHarness(Backend backend, FileSystemOptions? options = null)
+    {
+        _backend = backend;
+        Options = options ?? Fast();
+        IObjectStore inner;
+        if (backend == Backend.Disk)
+        {
+            _dir = Directory.CreateTempSubdirectory("nfsgate-fs-").FullName;
+            inner = new LocalDirObjectStore(Path.Combine(_dir, "objects"));
+        }
+        else
+        {
+            _memoryKv = new MemoryKvStore();
+            inner = new MemoryObjectStore();
+        }
+        Store = new FaultyObjectStore(inner) { FailIf = (op, _) => (op == ObjectOps.Put && _failPuts) || (op == ObjectOps.Get && _failGets) || (op == ObjectOps.Delete && _failDeletes) };
+        Meta = OpenMeta();
+        VolumeId = Meta.GetOrCreateVolumeId("test");
+        Fs = new GatewayFileSystem(Meta, Store, Options);
+        Vol = Fs.Volume(VolumeId);
+    }
+
+    private MetadataStore OpenMeta() =>
+        _backend == Backend.Disk ? new MetadataStore(new RocksKvStore(Path.Combine(_dir!, "meta"))) : new MetadataStore(_memoryKv!);
+
+    /// <summary>Defaults, but retries and idle pauses that do not slow the tests down.</summary>
+    public static FileSystemOptions Fast() => new() { RetryBaseDelay = TimeSpan.FromMilliseconds(1), DeleteIdleInterval = TimeSpan.FromMilliseconds(50) };
+
+    public bool FailPuts { set => _failPuts = value; }
+    public bool FailGets { set => _failGets = value; }
+    public bool FailDeletes { set => _failDeletes = value; }
+    public long DeleteCalls => Store.Calls(ObjectOps.Delete);
+    public long GetCalls => Store.Calls(ObjectOps.Get);
+
+    public int ObjectCount() => ObjectKeys().Count;
+
+    public List<string> ObjectKeys()
+    {
+        var keys = new List<string>();
+        var e = Store.Inner.ListAsync("chunks/").GetAsyncEnumerator();
+        try
+        {
+            while (e.MoveNextAsync().AsTask().GetAwaiter().GetResult()) keys.Add(e.Current.Key);
+        }
+        finally
+        {
+            e.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+        return keys;
+    }
+
+    /// <summary>
+    /// A new incarnation over the same metadata and objects (the disk backend reopens RocksDB). Not graceful: the old
+    /// instance cannot store anything more (its puts fail), so its unflushed data is lost as in a crash.
+    /// </summary>
+    public async Task CrashAndRestartAsync(bool graceful = false)
+    {
+        bool failing = _failPuts;
+        if (!graceful) _failPuts = true;
+        await Fs.DisposeAsync();
+        _failPuts = failing;
+        if (_backend == Backend.Disk)
+        {
+            Meta.Dispose();
+            Meta = OpenMeta();
+        }
+        Fs = new GatewayFileSystem(Meta, Store, Options);
+        Vol = Fs.Volume(VolumeId);
+    }
+
+    public ulong NewFile(string name)
+    {
+        var res = Vol.Create(Credential.Root, INamespace.RootInode, name, CreateMode.Unchecked, new SetAttrRequest { Mode = 0b110_100_100 /* 0644 */ }, 0);
+        Assert.Equal(FsStatus.Ok, res.Status);
+        return res.Obj!.Value.Inode;
+    }
+
+    public async Task WriteAsync(ulong ino, long offset, byte[] data, StableHow stable = StableHow.Unstable)
+    {
+        var res = await Vol.WriteAsync(Credential.Root, ino, (ulong)offset, data, stable);
+        Assert.Equal(FsStatus.Ok, res.Status);
+        Assert.Equal((uint)data.Length, res.Count);
+    }
+
+    public async Task<byte[]> ReadAsync(ulong ino, long offset, int count)
+    {
+        var buf = new byte[count];
+        var res = await Vol.ReadAsync(Credential.Root, ino, (ulong)offset, buf);
+        Assert.Equal(FsStatus.Ok, res.Status);
+        return buf.AsSpan(0, res.Count).ToArray();
+    }
+
+    public async Task CommitAsync(ulong ino)
+    {
+        var res = await Vol.CommitAsync(Credential.Root, ino);
+        Assert.Equal(FsStatus.Ok, res.Status);
+    }
+
+    public ulong Size(ulong ino)
+    {
+        Assert.Equal(FsStatus.Ok, Vol.GetAttr(ino, out var a));
+        return a.Size;
+    }
+
+    public OpResult Truncate(ulong ino, ulong size) => Vol.SetAttr(Credential.Root, ino, new SetAttrRequest { Size = size }, null);
+
+    public static byte[] Random(int n, int seed)
+    {
+        var b = new byte[n];
+        new Random(seed).NextBytes(b);
+        return b;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Fs.DisposeAsync();
+        Meta.Dispose();
+        if (_dir is not null) Directory.Delete(_dir, recursive: true);
+    }
+}
