@@ -1,1 +1,59 @@
-return 0;
+using NfsGate.Server.Cli;
+using NfsGate.Server.Config;
+using NfsGate.Server.Hosting;
+
+namespace NfsGate.Server;
+
+public static class Program
+{
+    public const int ExitOk = 0;
+    public const int ExitFailure = 1;
+    public const int ExitUsage = 2;
+
+    public static async Task<int> Main(string[] args)
+    {
+        Command command;
+        try
+        {
+            command = CommandLine.Parse(args);
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"nfsgate: {e.Message}");
+            Console.Error.WriteLine(CommandLine.Usage);
+            return ExitUsage;
+        }
+
+        switch (command.Kind)
+        {
+            case CommandKind.Help:
+                Console.WriteLine(CommandLine.Usage);
+                return ExitOk;
+            case CommandKind.Version:
+                Console.WriteLine($"nfsgate {VersionText}");
+                return ExitOk;
+        }
+
+        GatewayConfig config;
+        try
+        {
+            config = ConfigLoader.Load(command.ConfigFile, flagOverrides: command.Overrides);
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return ExitUsage;
+        }
+
+        if (command.Kind == CommandKind.CheckConfig)
+        {
+            Console.WriteLine(ConfigPrinter.ToJson(config));
+            return ExitOk;
+        }
+        return await ServeCommand.RunAsync(config);
+    }
+
+    public static string VersionText =>
+        typeof(Program).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown";
+}

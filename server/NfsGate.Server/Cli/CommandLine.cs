@@ -1,0 +1,89 @@
+namespace NfsGate.Server.Cli;
+
+public enum CommandKind { Serve, CheckConfig, Version, Help }
+
+/// <summary>A parsed command line. <see cref="Overrides"/> are config key paths set by flags (they win over file and environment).</summary>
+public sealed record Command(CommandKind Kind, string? ConfigFile, IReadOnlyList<KeyValuePair<string, string>> Overrides);
+
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>
+/// Hand-written parsing of the small command tree (System.CommandLine is not among the project's packages).
+/// Accepts "--flag value" and "--flag=value"; anything unknown is a usage error (exit 2).
+/// </summary>
+public static class CommandLine
+{
+    public const string Usage = """
+        usage:
+          nfsgate serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR]
+                                    run the NFSv3 gateway until SIGINT/SIGTERM
+          nfsgate check-config [--config FILE] [--listen HOST:PORT] [--data-dir DIR]
+                                    validate the configuration and print the effective one
+          nfsgate version           print the version
+          nfsgate help              print this text
+
+        Configuration: a JSON file (comments and trailing commas allowed), overridden by environment
+        variables NFSGATE_<KEY> (nested keys with a double underscore: NFSGATE_CACHE__SIZE=10GiB),
+        overridden by the flags above. See README.md for every key.
+
+        exit codes: 0 success, 1 runtime failure, 2 usage or configuration error
+        """;
+
+    public static Command Parse(IReadOnlyList<string> args)
+    {
+        if (args.Count == 0)
+            throw new UsageException("no command given");
+        CommandKind kind = args[0] switch
+        {
+            "serve" => CommandKind.Serve,
+            "check-config" => CommandKind.CheckConfig,
+            "version" or "--version" => CommandKind.Version,
+            "help" or "--help" or "-h" => CommandKind.Help,
+            _ => throw new UsageException($"unknown command \"{args[0]}\""),
+        };
+        string? configFile = null;
+        var overrides = new List<KeyValuePair<string, string>>();
+        bool takesFlags = kind is CommandKind.Serve or CommandKind.CheckConfig;
+        for (int i = 1; i < args.Count; i++)
+        {
+            string arg = args[i];
+            if (!takesFlags)
+                throw new UsageException($"\"{args[0]}\" takes no arguments (got \"{arg}\")");
+            if (arg is "--help" or "-h")
+                return new Command(CommandKind.Help, null, []);
+            string flag = arg;
+            string? value = null;
+            int eq = arg.IndexOf('=');
+            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
+            {
+                flag = arg[..eq];
+                value = arg[(eq + 1)..];
+            }
+            if (flag is not ("--config" or "--listen" or "--data-dir"))
+                throw new UsageException($"unknown option \"{arg}\"");
+            if (value is null)
+            {
+                if (i + 1 >= args.Count)
+                    throw new UsageException($"{flag} needs a value");
+                value = args[++i];
+            }
+            if (value.Length == 0)
+                throw new UsageException($"{flag} needs a non-empty value");
+            switch (flag)
+            {
+                case "--config":
+                    if (configFile is not null)
+                        throw new UsageException("--config given twice");
+                    configFile = value;
+                    break;
+                case "--listen":
+                    overrides.Add(new("listen", value));
+                    break;
+                case "--data-dir":
+                    overrides.Add(new("dataDir", value));
+                    break;
+            }
+        }
+        return new Command(kind, configFile, overrides);
+    }
+}

@@ -1,0 +1,176 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using NfsGate.Data;
+using NfsGate.FileSystem;
+using NfsGate.Metadata;
+using NfsGate.Metadata.Kv;
+using NfsGate.Metadata.RocksDb;
+using NfsGate.Protocol;
+using NfsGate.Rpc;
+using NfsGate.Server.Config;
+
+namespace NfsGate.Server.Hosting;
+
+/// <summary>
+/// The composition root: opens the engines, builds the layers bottom-up (metadata, object store, file system,
+/// exports, NFS/MOUNT/portmapper programs), starts the listeners. Disposal runs top-down: listeners first (no new
+/// work), then the file system flushes buffered writes, then the metadata closes.
+/// </summary>
+public sealed class GatewayHost : IAsyncDisposable
+{
+    /// <summary>Key probed by /readyz; any answer (found or not) proves the engine responds.</summary>
+    const string ReadinessKey = "nfsgate-readyz-probe";
+
+    readonly ILogger _log;
+    readonly Stack<(string Name, Func<ValueTask> Stop)> _stops = new();
+
+    GatewayHost(ILogger log) => _log = log;
+
+    public IPEndPoint? NfsEndpoint { get; private set; }
+    /// <summary>Null when the portmapper is off or its port could not be bound.</summary>
+    public IPEndPoint? PortmapEndpoint { get; private set; }
+    public IPEndPoint? HttpEndpoint { get; private set; }
+    public ExportTable Exports { get; } = new();
+
+    public static async Task<GatewayHost> StartAsync(GatewayConfig config, ILoggerFactory loggerFactory, CancellationToken ct)
+    {
+        if (config.ObjectStore.Type == ObjectStoreType.S3)
+            throw new ConfigException("objectStore.type", "\"s3\" is not available yet; use \"local\" until the S3 data path lands");
+
+        var host = new GatewayHost(loggerFactory.CreateLogger("NfsGate.Server"));
+        try
+        {
+            await host.StartCoreAsync(config, loggerFactory, ct);
+            return host;
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+    }
+
+    async Task StartCoreAsync(GatewayConfig config, ILoggerFactory loggerFactory, CancellationToken ct)
+    {
+        _log.LogInformation("nfsgate {Version} starting, data dir {DataDir}", Program.VersionText, config.DataDir);
+        Directory.CreateDirectory(config.DataDir);
+        // The block cache is not there yet; its directory is made now so the on-disk layout is final.
+        Directory.CreateDirectory(config.Cache.Path);
+
+        IKvStore kv = config.Metadata.Engine == MetadataEngine.Memory
+            ? new MemoryKvStore()
+            : new RocksKvStore(CreatedDirectory(config.Metadata.Path));
+        var meta = new MetadataStore(kv, loggerFactory.CreateLogger<MetadataStore>());
+        _stops.Push(("metadata", () => { meta.Dispose(); return ValueTask.CompletedTask; }));
+        _log.LogInformation("metadata: {Engine} at {Path}", kv.Engine, config.Metadata.Engine == MetadataEngine.Memory ? "(memory)" : config.Metadata.Path);
+
+        var store = new LocalDirObjectStore(config.ObjectStore.Path);
+        int leftovers = store.RemoveTempFiles();
+        _log.LogInformation("object store: {Store} ({Leftovers} unfinished uploads from a previous run removed)", store.Describe(), leftovers);
+
+        var fs = new GatewayFileSystem(meta, store, new FileSystemOptions(), loggerFactory.CreateLogger<GatewayFileSystem>());
+        _stops.Push(("file system", async () =>
+        {
+            await fs.FlushAllAsync();
+            await fs.DisposeAsync();
+        }));
+
+        var exports = new List<Export>();
+        foreach (var e in config.Exports)
+        {
+            uint id = meta.GetOrCreateVolumeId(e.Name);
+            exports.Add(new Export(id, e.Name, e.Path, e.ReadOnly, fs.Volume(id)));
+            _log.LogInformation("export {Name}: {Path} ({Mode}, volume {Id})", e.Name, e.Path, e.ReadOnly ? "read-only" : "read-write", id);
+        }
+        Exports.Replace(exports);
+        var codec = new FileHandleCodec(meta.GetOrCreateSecret());
+
+        var dispatcher = new RpcDispatcher(loggerFactory.CreateLogger<RpcDispatcher>(), observer: null, new DuplicateRequestCache());
+        dispatcher.Register(new Nfs3Program(Exports, fs, codec, new Nfs3Options(), loggerFactory.CreateLogger<Nfs3Program>()));
+        dispatcher.Register(new MountProgram(Exports, codec, loggerFactory.CreateLogger<MountProgram>()));
+        var nfs = new RpcServer(dispatcher, new RpcServerOptions(), loggerFactory);
+        nfs.Start(config.Listen);
+        _stops.Push(("nfs listener", nfs.DisposeAsync));
+        NfsEndpoint = nfs.LocalEndPoints[0];
+        _log.LogInformation("nfs + mount: listening on {Endpoint}", Config.Endpoint.Format(NfsEndpoint));
+
+        if (config.Portmapper is { } pmapEndpoint)
+            StartPortmapper(pmapEndpoint, NfsEndpoint.Port, loggerFactory);
+
+        if (config.Http is { } httpEndpoint)
+        {
+            var http = await HealthServer.StartAsync(httpEndpoint, probeCt => ReadinessProblemAsync(kv, store, probeCt), loggerFactory, ct);
+            _stops.Push(("http listener", http.DisposeAsync));
+            HttpEndpoint = http.Endpoint;
+            _log.LogInformation("http: listening on {Endpoint} (/healthz, /readyz)", Config.Endpoint.Format(http.Endpoint));
+        }
+        _log.LogInformation("ready");
+    }
+
+    /// <summary>Port 111 needs root (or CAP_NET_BIND_SERVICE) and may already belong to rpcbind: then clients mount with port= and mountport=.</summary>
+    void StartPortmapper(IPEndPoint endpoint, int nfsPort, ILoggerFactory loggerFactory)
+    {
+        var dispatcher = new RpcDispatcher(loggerFactory.CreateLogger<RpcDispatcher>());
+        dispatcher.Register(new PortmapProgram(nfsPort, endpoint.Port));
+        var server = new RpcServer(dispatcher, new RpcServerOptions(), loggerFactory);
+        try
+        {
+            server.Start(endpoint);
+        }
+        catch (SocketException e)
+        {
+            _log.LogWarning("portmapper: cannot listen on {Endpoint} ({Error}); running without it, so clients must mount with -o port={Port},mountport={Port}",
+                Config.Endpoint.Format(endpoint), e.Message, nfsPort, nfsPort);
+            server.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            return;
+        }
+        _stops.Push(("portmapper listener", server.DisposeAsync));
+        PortmapEndpoint = server.LocalEndPoints[0];
+        _log.LogInformation("portmapper: listening on {Endpoint}", Config.Endpoint.Format(PortmapEndpoint));
+    }
+
+    static async Task<string?> ReadinessProblemAsync(IKvStore kv, IObjectStore store, CancellationToken ct)
+    {
+        try
+        {
+            kv.Read(r => r.Get(System.Text.Encoding.ASCII.GetBytes(ReadinessKey)));
+        }
+        catch (Exception e)
+        {
+            return $"metadata: {e.Message}";
+        }
+        try
+        {
+            await store.HeadAsync(ReadinessKey, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return $"object store: {e.Message}";
+        }
+        return null;
+    }
+
+    static string CreatedDirectory(string path)
+    {
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        while (_stops.TryPop(out var step))
+        {
+            try
+            {
+                await step.Stop();
+                _log.LogDebug("stopped {Step}", step.Name);
+            }
+            catch (Exception e)
+            {
+                // Keep going: a listener that fails to stop must not keep buffered data from being flushed.
+                _log.LogError(e, "shutdown: stopping {Step} failed: {Message}", step.Name, e.Message);
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+namespace NfsGate.Server.Tests;
+
+/// <summary>Exit codes of the real entry point: 2 for usage and config errors, 0 for help/version/check-config.</summary>
+public class ProgramExitCodeTests
+{
+    [Fact]
+    public async Task Unknown_flag_exits_2() => Assert.Equal(2, await Program.Main(["serve", "--bogus"]));
+
+    [Fact]
+    public async Task No_command_exits_2() => Assert.Equal(2, await Program.Main([]));
+
+    [Fact]
+    public async Task Version_and_help_exit_0()
+    {
+        Assert.Equal(0, await Program.Main(["version"]));
+        Assert.Equal(0, await Program.Main(["help"]));
+    }
+
+    [Fact]
+    public async Task Bad_config_exits_2_for_serve_and_check_config()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"nfsgate-bad-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, """{ "exports": [ { "name": "a", "pahth": "/" } ] }""");
+        try
+        {
+            Assert.Equal(2, await Program.Main(["check-config", "--config", file]));
+            Assert.Equal(2, await Program.Main(["serve", "--config", file]));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task Good_config_passes_check_config()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"nfsgate-good-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, """{ "listen": "127.0.0.1:2049", /* ok */ }""");
+        try
+        {
+            Assert.Equal(0, await Program.Main(["check-config", "--config", file]));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}
