@@ -37,9 +37,20 @@ internal static class Nfs3FsStat
     {
         var usage = q.Vol.Usage();
         var o = q.Options;
-        // Object storage has no fixed size: report the configured capacity, never less than what is used.
-        ulong tbytes = Math.Max(o.TotalBytes, usage.UsedBytes);
-        ulong fbytes = tbytes - usage.UsedBytes;
+        ulong tbytes, fbytes;
+        if (o.Capacity is { } capacity)
+        {
+            // A store with a real size (local disk): its own numbers; used bytes of other tenants of the disk count too.
+            var (total, available) = capacity();
+            tbytes = total;
+            fbytes = Math.Min(available, total);
+        }
+        else
+        {
+            // Object storage has no fixed size: report the configured capacity, never less than what is used.
+            tbytes = Math.Max(o.TotalBytes, usage.UsedBytes);
+            fbytes = tbytes - usage.UsedBytes;
+        }
         ulong tfiles = Math.Max(o.TotalFiles, usage.Inodes);
         ulong ffiles = tfiles - usage.Inodes;
         var w = q.W;

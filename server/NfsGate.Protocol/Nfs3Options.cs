@@ -17,6 +17,11 @@ public sealed class Nfs3Options
     public ulong MaxFileSize { get; init; } = Layout.MaxFileSize;
     /// <summary>Object storage has no real capacity; FSSTAT reports this (1 PiB) so df shows something sensible.</summary>
     public ulong TotalBytes { get; init; } = 1UL << 50;
+    /// <summary>
+    /// Where the bytes really go, when that has a size: the local-directory object store reports its file
+    /// system's total and available bytes here, so df on a client tells the truth. Null (S3) = <see cref="TotalBytes"/>.
+    /// </summary>
+    public Func<(ulong Total, ulong Available)>? Capacity { get; init; }
     /// <summary>Inodes FSSTAT reports as total (2^40: never the limit in practice).</summary>
     public ulong TotalFiles { get; init; } = 1UL << 40;
 }

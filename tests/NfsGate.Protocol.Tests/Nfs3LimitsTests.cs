@@ -31,6 +31,17 @@ public class Nfs3LimitsTests
     }
 
     [Fact]
+    public async Task Fsstat_reports_the_capacity_of_a_store_that_has_one()
+    {
+        await using var f = ServerFixture.Start(nfsOptions: new Nfs3Options { Capacity = () => (1000_000UL, 250_000UL) });
+        await using var c = await f.ConnectAsync();
+        var root = await c.MountHandleAsync("/");
+        var st = await c.FsStatAsync(root);
+        Assert.Equal(NfsStat3.NFS3_OK, st.Status);
+        Assert.Equal((1000_000UL, 250_000UL, 250_000UL), (st.TBytes, st.FBytes, st.ABytes));
+    }
+
+    [Fact]
     public async Task A_failing_volume_gives_serverfault_with_the_resfail_body()
     {
         await using var f = ServerFixture.Start();
