@@ -67,7 +67,9 @@ public sealed class ExportTable
     {
         export = null;
         inode = 0;
-        var path = NormalizePath(mountPath);
+        // An empty path is what libnfs sends for nfs://host/file (the file's directory is ""): it means the
+        // server's root, as it does for knfsd. Any other relative path is refused.
+        var path = mountPath.Length == 0 ? "/" : NormalizePath(mountPath);
         if (path is null) return MountStat3.MNT3ERR_INVAL;
 
         Export? best = null;

@@ -31,6 +31,16 @@ public class Nfs3LimitsTests
     }
 
     [Fact]
+    public async Task An_empty_mount_path_is_the_root_as_libnfs_sends_it()
+    {
+        await using var f = ServerFixture.Start();
+        await using var c = await f.ConnectAsync();
+        var empty = await c.MountAsync("");
+        Assert.Equal(MountStat3.MNT3_OK, empty.Status);
+        Assert.Equal(await c.MountHandleAsync("/"), empty.Handle);
+    }
+
+    [Fact]
     public async Task Fsstat_reports_the_capacity_of_a_store_that_has_one()
     {
         await using var f = ServerFixture.Start(nfsOptions: new Nfs3Options { Capacity = () => (1000_000UL, 250_000UL) });
