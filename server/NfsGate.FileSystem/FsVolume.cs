@@ -12,6 +12,16 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
     private readonly GatewayFileSystem _fs = fs;
     private readonly IVolumeMeta _meta = meta;
     private readonly ConcurrentDictionary<ulong, InodeBuffer> _buffers = new();
+    private readonly ConcurrentDictionary<ulong, ReadStreams> _streams = new();
+
+    /// <summary>
+    /// Files whose access pattern is tracked at once. A detector is ~200 bytes, so 16,384 cost ~3 MiB; beyond that
+    /// new files get no read-ahead until idle ones are dropped (after <see cref="StreamIdleMs"/>).
+    /// </summary>
+    private const int MaxTrackedFiles = 16_384;
+
+    /// <summary>A file not read for 30 s forgets its streams: a reader coming back starts a new pattern anyway.</summary>
+    private const long StreamIdleMs = 30_000;
 
     public async ValueTask<ReadResult> ReadAsync(Credential cred, ulong ino, ulong offset, Memory<byte> destination, CancellationToken ct = default)
     {
@@ -26,11 +36,36 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
         // Buffered bytes are copied BEFORE the slices are read: a flush finishing in between then shows the data
         // twice (same bytes) rather than not at all.
         var overlay = SnapshotBuffered(ino, (long)offset, count);
-        st = await _fs.Reader.ReadAsync(_meta, ino, offset, dest, ct).ConfigureAwait(false);
+        // The read's own fetches are started first (ReadAsync runs synchronously up to its first wait), so
+        // read-ahead never gets in their way.
+        var read = _fs.Reader.ReadAsync(_meta, ino, offset, dest, ct);
+        if (_fs.ReadAhead is { } ra) StartReadAhead(ra, ino, (long)offset, count, (long)attr.Size);
+        st = await read.ConfigureAwait(false);
         if (st != FsStatus.Ok) return new ReadResult(st, 0, false, attr);
         if (overlay is not null)
             foreach (var (off, data) in overlay) data.CopyTo(dest.Span[(int)(off - (long)offset)..]);
         return new ReadResult(FsStatus.Ok, count, offset + (ulong)count >= attr.Size, attr);
+    }
+
+    /// <summary>Feeds the file's sequential detector and prefetches what it asks for. Best effort: never fails the read.</summary>
+    private void StartReadAhead(ReadAhead ra, ulong ino, long offset, int count, long size)
+    {
+        try
+        {
+            if (!_streams.TryGetValue(ino, out var streams))
+            {
+                if (_streams.Count >= MaxTrackedFiles) return;
+                streams = _streams.GetOrAdd(ino, static _ => new ReadStreams());
+            }
+            var (from, to, stream) = streams.OnRead(offset, offset + count, size, ra.MaxWindow, Environment.TickCount64);
+            if (from >= to) return;
+            long issued = ra.Issue(_meta, ino, from, to);
+            if (issued < to) streams.Retreat(stream, issued);
+        }
+        catch (Exception ex)
+        {
+            Log.ReadAheadFailed(_fs.Logger, VolumeId, ino, ex);
+        }
     }
 
     private List<(long Off, byte[] Data)>? SnapshotBuffered(ulong ino, long offset, int count)
@@ -233,6 +268,8 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
             if (bytes > 0 && (flushAll || now - since >= maxAge)) _fs.EnqueueFlush(this, buf);
             else if (bytes == 0 && !flushing && !flushAll) TryRetire(buf);
         }
+        foreach (var (ino, streams) in _streams)
+            if (now - Volatile.Read(ref streams.LastRead) >= StreamIdleMs) _streams.TryRemove(new KeyValuePair<ulong, ReadStreams>(ino, streams));
     }
 
     /// <summary>Forgets an idle, clean buffer so long-running servers do not keep one per file ever written.</summary>

@@ -33,6 +33,14 @@ public sealed class GatewayFileSystem : IFileSystem
     internal SliceUploader Uploader { get; }
     internal SliceReader Reader { get; }
     internal BackgroundDeleter Deleter { get; }
+    /// <summary>Null when disabled (ReadAheadBlocks 0) or the store cannot prefetch.</summary>
+    internal ReadAhead? ReadAhead { get; }
+
+    /// <summary>Block prefetches started by read-ahead (for metrics).</summary>
+    public long PrefetchesIssued => ReadAhead?.Issued ?? 0;
+
+    /// <summary>Block prefetches skipped for now because <see cref="FileSystemOptions.ReadAheadConcurrency"/> were in flight (for metrics).</summary>
+    public long PrefetchesDeferred => ReadAhead?.Deferred ?? 0;
 
     public ulong WriteVerifier { get; }
 
@@ -49,6 +57,8 @@ public sealed class GatewayFileSystem : IFileSystem
         Uploader = new SliceUploader(this);
         Reader = new SliceReader(this);
         Deleter = new BackgroundDeleter(meta, store, options, Logger);
+        if (options.ReadAheadBlocks > 0 && store is IPrefetchingStore prefetching)
+            ReadAhead = new ReadAhead(prefetching, options, Logger);
         // A new incarnation may have lost unstable writes: clients compare verifiers and resend.
         WriteVerifier = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
 
@@ -146,6 +156,7 @@ public sealed class GatewayFileSystem : IFileSystem
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _stop.Cancel();
+        ReadAhead?.Stop();
         _flushQueue.Writer.TryComplete();
         await Task.WhenAll([.. _workers, _ticker, _deleter]).ConfigureAwait(false);
         await FlushAllAsync().ConfigureAwait(false);

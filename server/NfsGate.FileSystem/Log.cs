@@ -30,4 +30,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "flush of volume {Volume} inode {Inode} dropped: {Status}")]
     public static partial void FlushDropped(ILogger logger, uint volume, ulong inode, NfsGate.Metadata.FsStatus status);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Debug, Message = "prefetch of {Key} failed")]
+    public static partial void PrefetchFailed(ILogger logger, string key, Exception ex);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Debug, Message = "read-ahead of volume {Volume} inode {Inode} failed")]
+    public static partial void ReadAheadFailed(ILogger logger, uint volume, ulong inode, Exception ex);
 }

@@ -22,7 +22,7 @@ namespace NfsGate.Data.Cache;
 /// Overwriting a key through this store replaces the cached copy; an overwrite made behind its back (directly in
 /// the inner store) is not seen. The data path never overwrites, which is why no invalidation exists.
 /// </summary>
-public sealed class CachingObjectStore : IObjectStore
+public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
 {
     private const string DataDir = "data";
     private const string TempDir = "tmp";

@@ -1,0 +1,134 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using NfsGate.Data;
+using NfsGate.Metadata;
+
+namespace NfsGate.FileSystem;
+
+/// <summary>
+/// Issues the prefetches the <see cref="ReadStreams"/> detectors ask for, for the whole file system: a file range
+/// becomes block keys (from the chunk's slices, like <see cref="SliceReader"/>), each handed to the store's
+/// <see cref="IPrefetchingStore.PrefetchAsync"/> and not awaited. At most
+/// <see cref="FileSystemOptions.ReadAheadConcurrency"/> run at once and a key in flight or prefetched lately is not asked for
+/// again, so many readers of one hot file cause one prefetch per block and read-ahead never queues unbounded work:
+/// when the cap is reached the rest of the range is left for the stream's next read. Failures are only logged at
+/// debug level: a prefetch is a hint, and the foreground read of that block retries and reports on its own.
+/// </summary>
+internal sealed class ReadAhead(IPrefetchingStore store, FileSystemOptions options, ILogger logger)
+{
+    /// <summary>
+    /// Keys prefetched lately, not asked for again: the streams of many readers of one file overlap, and each
+    /// would otherwise ask the store about blocks it already holds. 256 keys = 1 GiB of blocks, far less than a
+    /// cache holds, so a remembered block is almost surely still cached; if not, its READ fetches it (a miss).
+    /// </summary>
+    private const int RecentKeys = 256;
+
+    private readonly ConcurrentDictionary<string, byte> _inflight = new(StringComparer.Ordinal);
+    private readonly Lock _recentLock = new();
+    private readonly HashSet<string> _recent = new(StringComparer.Ordinal);
+    private readonly Queue<string> _recentOrder = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly int _cap = options.ReadAheadConcurrency;
+    private int _active;
+    private long _issued, _deferred;
+
+    /// <summary>Largest read-ahead window in bytes.</summary>
+    public long MaxWindow { get; } = (long)options.ReadAheadBlocks * Layout.BlockSize;
+
+    /// <summary>Prefetches handed to the store.</summary>
+    public long Issued => Interlocked.Read(ref _issued);
+
+    /// <summary>Blocks not prefetched (for now) because <see cref="FileSystemOptions.ReadAheadConcurrency"/> were in flight.</summary>
+    public long Deferred => Interlocked.Read(ref _deferred);
+
+    /// <summary>Prefetches in flight now.</summary>
+    public int Active => Volatile.Read(ref _active);
+
+    /// <summary>
+    /// Starts prefetches for the blocks holding [<paramref name="from"/>, <paramref name="to"/>) of the file.
+    /// Returns the offset up to which every block was issued (or is in flight already): <paramref name="to"/>
+    /// unless the cap was reached. Synchronous: the store is called before this returns.
+    /// </summary>
+    public long Issue(IVolumeMeta meta, ulong ino, long from, long to)
+    {
+        for (long chunk = from / Layout.ChunkSize; chunk * Layout.ChunkSize < to; chunk++)
+        {
+            long chunkStart = chunk * Layout.ChunkSize;
+            uint a = (uint)(Math.Max(from, chunkStart) - chunkStart);
+            uint b = (uint)(Math.Min(to, chunkStart + Layout.ChunkSize) - chunkStart);
+            if (meta.ReadChunk(ino, (uint)chunk, out var slices) != FsStatus.Ok) return to; // gone: nothing to read ahead
+            foreach (var r in SliceIntervals.Visible(slices, a, b))
+            {
+                if ((ulong)r.Off + r.Len > r.Size) return to; // inconsistent; the foreground read logs it
+                for (long pos = r.Off, rEnd = (long)r.Off + r.Len; pos < rEnd;)
+                {
+                    int block = (int)(pos / Layout.BlockSize);
+                    long next = Math.Min((long)(block + 1) * Layout.BlockSize, rEnd);
+                    string key = ObjectKeys.BlockKey(r.Id, block, ObjectKeys.BlockLength(r.Size, block));
+                    if (!TryStart(key)) return chunkStart + r.Pos + (pos - r.Off);
+                    pos = next;
+                }
+            }
+        }
+        return to;
+    }
+
+    /// <summary>False only when the cap is reached; a key in flight already counts as started.</summary>
+    private bool TryStart(string key)
+    {
+        if (_inflight.ContainsKey(key) || IsRecent(key)) return true;
+        if (Interlocked.Increment(ref _active) > _cap)
+        {
+            Interlocked.Decrement(ref _active);
+            Interlocked.Increment(ref _deferred);
+            return false;
+        }
+        if (!_inflight.TryAdd(key, 0))
+        {
+            Interlocked.Decrement(ref _active); // another reader started it meanwhile
+            return true;
+        }
+        Interlocked.Increment(ref _issued);
+        _ = RunAsync(key);
+        return true;
+    }
+
+    private async Task RunAsync(string key)
+    {
+        bool done = false;
+        try
+        {
+            await store.PrefetchAsync(key, _stop.Token).ConfigureAwait(false);
+            done = true;
+        }
+        catch (Exception ex)
+        {
+            Log.PrefetchFailed(logger, key, ex);
+        }
+        finally
+        {
+            // Remembered before it leaves the in-flight set, so no reader sees it in neither and asks again.
+            if (done) Remember(key);
+            _inflight.TryRemove(key, out _);
+            Interlocked.Decrement(ref _active);
+        }
+    }
+
+    private bool IsRecent(string key)
+    {
+        lock (_recentLock) return _recent.Contains(key);
+    }
+
+    private void Remember(string key)
+    {
+        lock (_recentLock)
+        {
+            if (!_recent.Add(key)) return;
+            _recentOrder.Enqueue(key);
+            if (_recentOrder.Count > RecentKeys) _recent.Remove(_recentOrder.Dequeue());
+        }
+    }
+
+    /// <summary>Stops waiting for prefetches (shutdown); fetches the store shares with readers go on there.</summary>
+    public void Stop() => _stop.Cancel();
+}
