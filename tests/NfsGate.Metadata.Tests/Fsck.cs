@@ -1,72 +1,16 @@
-using System.Buffers.Binary;
 using NfsGate.Metadata.Kv;
+using NfsGate.Metadata.Maintenance;
 
 namespace NfsGate.Metadata.Tests;
 
 /// <summary>
-/// Checks a volume's keys against each other, straight from the KV: every entry has its readdir index and a live
-/// inode, link counts and parents match the entries, and the usage counters match the inodes. Returns the problems.
+/// The product's metadata checker (<see cref="MetadataChecker"/>) over one volume, as the list of problem messages
+/// the model and concurrency tests assert empty.
 /// </summary>
 public static class Fsck
 {
-    public static List<string> Check(IKvStore kv, uint vol)
-    {
-        var problems = new List<string>();
-        var start = Keys.Attr(vol, 0).AsSpan(0, Keys.VolumePrefixLength + 1).ToArray(); // 'V' vol 'A'
-        var end = (byte[])start.Clone();
-        end[^1]++;
-        var all = kv.Read(r => r.Scan(start, end, int.MaxValue));
-        var attrs = new Dictionary<ulong, Attr>();
-        var entries = new List<(ulong Dir, string Name, FileType Type, ulong Ino, ulong Seq)>();
-        var index = new Dictionary<(ulong, ulong), (ulong Ino, FileType Type, string Name)>();
-        foreach (var (k, v) in all)
-        {
-            ulong ino = BinaryPrimitives.ReadUInt64BigEndian(k.AsSpan(Keys.VolumePrefixLength + 1));
-            var rest = k.AsSpan(Keys.InodePrefixLength + 1);
-            switch ((char)k[Keys.InodePrefixLength])
-            {
-                case 'I': attrs[ino] = Codec.DecodeAttr(ino, v); break;
-                case 'D':
-                    var (t, child, seq) = Codec.DecodeDentry(v);
-                    entries.Add((ino, System.Text.Encoding.UTF8.GetString(rest), t, child, seq));
-                    break;
-                case 'S': index[(ino, BinaryPrimitives.ReadUInt64BigEndian(rest))] = Codec.DecodeIndex(v); break;
-            }
-        }
-        var links = new Dictionary<ulong, uint>();
-        var subdirs = new Dictionary<ulong, uint>();
-        foreach (var e in entries)
-        {
-            if (!index.TryGetValue((e.Dir, e.Seq), out var ix) || ix.Ino != e.Ino || ix.Name != e.Name || ix.Type != e.Type)
-                problems.Add($"entry {e.Dir}/{e.Name}: readdir index missing or different");
-            if (!attrs.TryGetValue(e.Ino, out var a)) { problems.Add($"entry {e.Dir}/{e.Name} → missing inode {e.Ino}"); continue; }
-            if (a.Type != e.Type) problems.Add($"entry {e.Dir}/{e.Name}: type {e.Type} but inode is {a.Type}");
-            links[e.Ino] = links.GetValueOrDefault(e.Ino) + 1;
-            if (a.Type == FileType.Directory)
-            {
-                subdirs[e.Dir] = subdirs.GetValueOrDefault(e.Dir) + 1;
-                if (a.Parent != e.Dir) problems.Add($"dir {e.Ino}: parent {a.Parent}, but it is listed in {e.Dir}");
-            }
-        }
-        if (index.Count != entries.Count) problems.Add($"{index.Count} readdir index keys for {entries.Count} entries");
-        ulong bytes = 0;
-        foreach (var (ino, a) in attrs)
-        {
-            if (a.Type == FileType.Regular) bytes += a.Size;
-            uint names = links.GetValueOrDefault(ino);
-            if (a.Type == FileType.Directory)
-            {
-                uint want = 2 + subdirs.GetValueOrDefault(ino);
-                if (a.Nlink != want) problems.Add($"dir {ino}: nlink {a.Nlink}, expected {want}");
-                if (ino != INamespace.RootInode && names != 1) problems.Add($"dir {ino}: {names} names");
-            }
-            else if (a.Nlink != names) problems.Add($"inode {ino}: nlink {a.Nlink} but {names} names");
-        }
-        var usage = new MetadataStore(kv).OpenVolume(vol).Usage();
-        if (usage != new VolumeUsage(bytes, (ulong)attrs.Count))
-            problems.Add($"usage {usage}, inodes say {bytes} bytes / {attrs.Count} inodes");
-        return problems;
-    }
+    public static List<string> Check(IKvStore kv, uint vol) =>
+        MetadataChecker.CheckVolume(kv, vol).Problems.Select(p => p.Message).ToList();
 }
 
 /// <summary>
