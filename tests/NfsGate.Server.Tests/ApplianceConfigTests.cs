@@ -21,6 +21,8 @@ public class ApplianceConfigTests
         var c = ConfigLoader.Load(RepoFile("appliance/nfsgate.json"), new Dictionary<string, string>());
         Assert.Equal("/var/lib/nfsgate", c.DataDir);
         Assert.Equal(10L << 30, c.Cache.SizeBytes);
+        Assert.True(c.Cache.IsActive);
+        Assert.Equal(ObjectStoreType.Local, c.ObjectStore.Type);
         Assert.Equal([new ExportConfig("default", "/", false)], c.Exports);
     }
 }

@@ -80,6 +80,13 @@ public class ConfigEnvironmentTests
     }
 
     [Fact]
+    public void The_test_suite_switch_is_not_a_config_key()
+    {
+        var c = Parse(null, ("NFSGATE_SKIP_S3", "1"));
+        Assert.Equal(2049, c.Listen.Port);
+    }
+
+    [Fact]
     public void Flags_win_over_the_environment()
     {
         var c = ConfigLoader.Parse(null, "(test)", new Dictionary<string, string> { ["NFSGATE_LISTEN"] = "127.0.0.1:1" },

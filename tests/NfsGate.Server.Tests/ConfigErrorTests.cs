@@ -22,7 +22,6 @@ public class ConfigErrorTests
     [InlineData("""{ "metadata": "rocksdb" }""", "metadata", "expected an object")]
     [InlineData("""{ "metadata": { "engine": "leveldb" } }""", "metadata.engine", "\"rocksdb\" or \"memory\"")]
     [InlineData("""{ "objectStore": { "type": "ftp" } }""", "objectStore.type", "\"local\" or \"s3\"")]
-    [InlineData("""{ "objectStore": { "forcePathStyle": "yes" } }""", "objectStore.forcePathStyle", "expected true or false")]
     [InlineData("""{ "cache": { "size": "10GB" } }""", "cache.size", "expected a size")]
     [InlineData("""{ "cache": { "size": "-1GiB" } }""", "cache.size", "expected a size")]
     [InlineData("""{ "cache": { "size": -5 } }""", "cache.size", "expected a size")]

@@ -40,19 +40,6 @@ public class ConfigParsingTests
     }
 
     [Fact]
-    public void S3_keys_are_accepted_for_later()
-    {
-        var c = ConfigLoader.Parse("""
-            { "objectStore": { "type": "s3", "bucket": "b", "endpoint": "http://127.0.0.1:7480", "region": "r",
-              "prefix": "p/", "accessKey": "ak", "secretKey": "sk", "forcePathStyle": true } }
-            """, "(test)", new Dictionary<string, string>(), []);
-        Assert.Equal(ObjectStoreType.S3, c.ObjectStore.Type);
-        Assert.Equal("b", c.ObjectStore.Bucket);
-        Assert.True(c.ObjectStore.ForcePathStyle);
-        Assert.DoesNotContain("\"sk\"", ConfigPrinter.ToJson(c));
-    }
-
-    [Fact]
     public void Size_may_be_a_plain_number_of_bytes()
     {
         var c = ConfigLoader.Parse("""{ "cache": { "size": 4096 } }""", "(test)", new Dictionary<string, string>(), []);

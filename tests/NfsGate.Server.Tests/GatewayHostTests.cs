@@ -115,13 +115,4 @@ public sealed class GatewayHostTests : IDisposable
         await using var host = await GatewayHost.StartAsync(Config(), NullLoggerFactory.Instance, CancellationToken.None);
         Assert.NotNull(host.NfsEndpoint);
     }
-
-    [Fact]
-    public async Task S3_fails_start_up_with_a_clear_message()
-    {
-        var config = Config(""", "objectStore": { "type": "s3", "bucket": "b" }""");
-        var e = await Assert.ThrowsAsync<ConfigException>(() => GatewayHost.StartAsync(config, NullLoggerFactory.Instance, CancellationToken.None));
-        Assert.Equal("objectStore.type", e.KeyPath);
-        Assert.Contains("not available yet", e.Message);
-    }
 }

@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
 # End-to-end tests with real NFS clients against out/nfsgate (build it first: `make build`).
-#   (0) the HTTP health endpoints and graceful shutdown,
+#   (0) config errors, the HTTP health endpoints, and SIGTERM → exit 0 on a short-lived second server,
 #   (a) libnfs-utils (nfs-ls, nfs-cp) on the host,
+#   (s3) the S3 data path against a real S3 server (../shared/tools/s3-ceph): nfs-cp 64 MiB in, kill -9, delete the
+#       block cache, restart, nfs-cp it out and compare (no VM needed),
 #   (b) the Linux kernel NFSv3 client in a QEMU VM (../shared/tools/nfs-vm), one boot for the core checks,
-#       then a server restart on the same data dir and a second boot that verifies everything survived.
+#       then kill -9 of the server (the boot ended with umount, so everything was COMMITted and must survive),
+#       a restart on the same data dir and a second boot that verifies everything survived.
 # Ends with "N passed, M failed"; exits non-zero on any failure.
-# Environment: NFSVM (path to nfs-vm), E2E_SKIP_VM=1 (host checks only, for a quick local run).
+# Environment: NFSVM (path to nfs-vm), S3CEPH (path to s3-ceph), E2E_SKIP_VM=1 (host checks only, for a quick
+# local run), NFSGATE_SKIP_S3=1 (no S3 leg, as for the unit tests).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 NFSGATE=$ROOT/out/nfsgate
 NFSVM=${NFSVM:-$ROOT/../shared/tools/nfs-vm/nfs-vm}
+S3CEPH=${S3CEPH:-$ROOT/../shared/tools/s3-ceph/s3-ceph}
 W=$(mktemp -d /tmp/nfsgate-e2e.XXXXXX)
 pass=0
 fail=0
 SERVER_PID=
+EXTRA_PID=
+S3_BUCKET=
 
 ok()  { pass=$((pass + 1)); echo "PASS $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
@@ -32,26 +39,27 @@ free_port() {
     return 1
 }
 
-start_server() {
-    "$NFSGATE" serve --config "$W/nfsgate.json" >>"$W/server.log" 2>&1 &
-    SERVER_PID=$!
+# config, nfs port, http port, log → starts nfsgate in the background, waits until both ports listen; the pid
+# is left in STARTED_PID (empty if it failed).
+start_nfsgate() {
+    local config=$1 port=$2 http_port=$3 log=$4
+    "$NFSGATE" serve --config "$config" >>"$log" 2>&1 &
+    STARTED_PID=$!
     # Up to 120 s: on a loaded 2-core machine the first RocksDB open and JIT take several seconds.
     for _ in $(seq 1 600); do
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            echo "nfsgate exited during start-up:"; tail -n 30 "$W/server.log" | sed 's/^/    /'
-            SERVER_PID=; return 1
+        if ! kill -0 "$STARTED_PID" 2>/dev/null; then
+            echo "nfsgate exited during start-up:"; tail -n 30 "$log" | sed 's/^/    /'
+            STARTED_PID=; return 1
         fi
-        if ss -Htln "sport = :$PORT" | grep -q . && ss -Htln "sport = :$HTTP_PORT" | grep -q .; then return 0; fi
+        if ss -Htln "sport = :$port" | grep -q . && ss -Htln "sport = :$http_port" | grep -q .; then return 0; fi
         sleep 0.2
     done
-    echo "nfsgate did not listen on $PORT within 120 s"; return 1
+    echo "nfsgate did not listen on $port within 120 s"; return 1
 }
 
-# SIGTERM, then wait for a clean exit; returns the server's exit status (non-zero also for a timeout).
-stop_server() {
-    [ -n "$SERVER_PID" ] || return 0
-    local pid=$SERVER_PID
-    SERVER_PID=
+# pid → SIGTERM, then wait for a clean exit; returns the server's exit status (non-zero also for a timeout).
+stop_pid() {
+    local pid=$1
     kill -TERM "$pid" 2>/dev/null
     for _ in $(seq 1 300); do
         if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; return $?; fi
@@ -62,8 +70,33 @@ stop_server() {
     return 124
 }
 
+# pid → kill -9 (no flush, no clean close: a crash), reaped so its ports and RocksDB lock are free again.
+crash_pid() {
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    return 0
+}
+
+start_server() {
+    start_nfsgate "$W/nfsgate.json" "$PORT" "$HTTP_PORT" "$W/server.log" || return 1
+    SERVER_PID=$STARTED_PID
+}
+
+stop_server() {
+    [ -n "$SERVER_PID" ] || return 0
+    local pid=$SERVER_PID
+    SERVER_PID=
+    stop_pid "$pid"
+}
+
 cleanup() {
     stop_server >/dev/null 2>&1
+    if [ -n "$EXTRA_PID" ]; then crash_pid "$EXTRA_PID"; fi
+    # The S3 leg's bucket: removed with its objects so runs do not pile up on the shared test server (Ceph's own
+    # admin tool: nfsgate deletes only blocks no file references, and a bucket is not its to remove).
+    if [ -n "$S3_BUCKET" ]; then
+        radosgw-admin -c "${S3_CEPH_DIR:-/tmp/s3-ceph}/ceph.conf" bucket rm --bucket="$S3_BUCKET" --purge-objects >/dev/null 2>&1 || true
+    fi
     if [ "$fail" -ne 0 ] && [ -f "$W/server.log" ]; then
         echo "--- last lines of the server log ($W/server.log) ---"
         tail -n 40 "$W/server.log"
@@ -122,6 +155,23 @@ ok "nfsgate starts and listens on 127.0.0.1:$PORT"
 check "GET /healthz → 200 ok" bash -c '[ "$1" = "200 ok" ]' _ "$(http_get /healthz)"
 check "GET /readyz → 200" bash -c '[ "${1%% *}" = 200 ]' _ "$(http_get /readyz)"
 
+# SIGTERM on a second, short-lived server (own ports and data dir): exit 0 after an orderly shutdown. The main
+# server is crashed with kill -9 instead between the VM boots below.
+sigterm_check() {
+    local port http_port rc
+    port=$(free_port) && http_port=$(free_port) || return 1
+    cat >"$W/sigterm.json" <<JSON2
+{ "listen": "127.0.0.1:$port", "portmapper": "off", "http": "127.0.0.1:$http_port", "dataDir": "$W/sigterm-data" }
+JSON2
+    start_nfsgate "$W/sigterm.json" "$port" "$http_port" "$W/sigterm.log" || return 1
+    EXTRA_PID=$STARTED_PID
+    nfs-cp "$ROOT/README.md" "nfs://127.0.0.1//readme.md?version=3&nfsport=$port&mountport=$port" || return 1
+    stop_pid "$EXTRA_PID"; rc=$?
+    EXTRA_PID=
+    [ $rc -eq 0 ] && grep -q "stopped" "$W/sigterm.log"
+}
+check "SIGTERM: a second server shuts down in order and exits 0" sigterm_check
+
 # --- (a) libnfs on the host ----------------------------------------------------------------------------
 URLQ="version=3&nfsport=$PORT&mountport=$PORT"
 # The export is "/": libnfs mounts what precedes the last "/" of the path, so "//FILE" mounts "/" (a single "/" would mount "").
@@ -133,6 +183,54 @@ check "libnfs: nfs-cp 64 MiB out" nfs-cp "nfs://127.0.0.1//libnfs.bin?$URLQ" "$W
 check "libnfs: sha256 matches after the round trip" \
     bash -c '[ "$(sha256sum <"$1")" = "$(sha256sum <"$2")" ]' _ "$W/in.bin" "$W/out.bin"
 rm -f "$W/out.bin"
+
+# --- (s3) the S3 data path: nothing but S3 holds the data after a crash and a lost cache ---------------------
+s3_leg() {
+    local env s3port s3http url rc
+    if ! env=$(bash "$S3CEPH" start 2>"$W/s3-ceph.err"); then
+        bad "s3: s3-ceph start (set NFSGATE_SKIP_S3=1 to skip)"; tail -n 20 "$W/s3-ceph.err" | sed 's/^/    /'; return
+    fi
+    eval "$(printf '%s\n' "$env" | grep '^export S3_')"
+    S3_BUCKET="nfsgate-e2e-$(date -u +%Y%m%d-%H%M%S)-$RANDOM"
+    s3port=$(free_port) && s3http=$(free_port) || { bad "s3: free ports"; return; }
+    cat >"$W/s3.json" <<JSON3
+{
+  "listen": "127.0.0.1:$s3port", "portmapper": "off", "http": "127.0.0.1:$s3http", "dataDir": "$W/s3-data",
+  "objectStore": { "type": "s3", "endpoint": "$S3_ENDPOINT", "bucket": "$S3_BUCKET", "region": "$S3_REGION",
+                   "prefix": "e2e/", "createBucket": true },
+  "cache": { "size": "1GiB", "minFreeRatio": 0 },
+}
+JSON3
+    # Credentials from the environment, as an operator would pass them (the SDK reads AWS_*).
+    export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+    check "s3: check-config accepts the S3 config and masks the secret key" bash -c '
+        NFSGATE_OBJECTSTORE__ACCESSKEY=$2 NFSGATE_OBJECTSTORE__SECRETKEY=$3 "$1" check-config --config "$4" >"$5" &&
+        grep -q "\"secretKey\": \"\*\*\*\"" "$5" && ! grep -qF "$3" "$5"' _ "$NFSGATE" "$S3_ACCESS_KEY" "$S3_SECRET_KEY" "$W/s3.json" "$W/s3-check.out"
+    if ! start_nfsgate "$W/s3.json" "$s3port" "$s3http" "$W/s3-server.log"; then bad "s3: nfsgate starts with createBucket"; return; fi
+    EXTRA_PID=$STARTED_PID
+    ok "s3: nfsgate starts on bucket $S3_BUCKET"
+    check "s3: the start-up log names the data path" grep -q "data path: s3://$S3_BUCKET/e2e/ .*block cache" "$W/s3-server.log"
+    url="nfs://127.0.0.1//s3.bin?version=3&nfsport=$s3port&mountport=$s3port"
+    check "s3: nfs-cp 64 MiB in" nfs-cp "$W/in.bin" "$url"
+    if kill -0 "$EXTRA_PID" 2>/dev/null; then ok "s3: kill -9 of nfsgate (it was still running)"; else bad "s3: nfsgate died on its own"; fi
+    crash_pid "$EXTRA_PID"; EXTRA_PID=
+    check "s3: the block cache was filled (then deleted)" bash -c 'find "$1" -type f | grep -q . && rm -rf "$1"' _ "$W/s3-data/cache"
+    if ! start_nfsgate "$W/s3.json" "$s3port" "$s3http" "$W/s3-server.log"; then bad "s3: restart after kill -9"; return; fi
+    EXTRA_PID=$STARTED_PID
+    ok "s3: restart after kill -9 without the cache"
+    check "s3: nfs-cp 64 MiB out" nfs-cp "$url" "$W/s3-out.bin"
+    check "s3: sha256 matches: every byte came back from S3" \
+        bash -c '[ "$(sha256sum <"$1")" = "$(sha256sum <"$2")" ]' _ "$W/in.bin" "$W/s3-out.bin"
+    rm -f "$W/s3-out.bin"
+    stop_pid "$EXTRA_PID"; rc=$?; EXTRA_PID=
+    if [ $rc -eq 0 ]; then ok "s3: SIGTERM: exit 0"; else bad "s3: SIGTERM: nfsgate exited $rc"; fi
+}
+if [ "${NFSGATE_SKIP_S3:-}" = 1 ]; then
+    echo "NFSGATE_SKIP_S3=1: S3 checks not run"
+else
+    s3_leg
+fi
+rm -f "$W/in.bin"
 
 # --- (b) the Linux kernel client -----------------------------------------------------------------------
 run_guest() {   # label, script → runs the script in one VM boot and counts its PASS/FAIL lines
@@ -163,10 +261,16 @@ else
     BIG_SHA256=$(sha256sum <"$W/big.bin" | cut -d' ' -f1)
     run_guest "vm boot 1" guest-core.sh
 
-    stop_server; rc=$?
-    if [ $rc -eq 0 ]; then ok "SIGTERM: graceful shutdown, exit 0"; else bad "SIGTERM: nfsgate exited $rc"; fi
+    # A crash, not a shutdown: the boot ended with umount, so the kernel client COMMITted everything it wrote,
+    # and committed data must survive without the orderly flush SIGTERM would give.
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        crash_pid "$SERVER_PID"; ok "kill -9 of nfsgate after vm boot 1 (it was still running)"
+    else
+        bad "nfsgate was no longer running after vm boot 1"
+    fi
+    SERVER_PID=
     if start_server; then
-        ok "restart on the same data dir"
+        ok "restart on the same data dir after kill -9"
         run_guest "vm boot 2" guest-verify.sh
     else
         bad "restart on the same data dir"

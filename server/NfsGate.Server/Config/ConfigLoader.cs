@@ -15,6 +15,12 @@ public static class ConfigLoader
 {
     public const string EnvPrefix = "NFSGATE_";
 
+    /// <summary>
+    /// NFSGATE_* variables that are not configuration: switches of the test suite (NFSGATE_SKIP_S3=1 skips the S3
+    /// tests). They are set for a whole `make test`, which also runs nfsgate, so they must not be unknown keys.
+    /// </summary>
+    public static readonly IReadOnlySet<string> ReservedVariables = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "NFSGATE_SKIP_S3" };
+
     static readonly JsonDocumentOptions DocumentOptions = new()
     {
         CommentHandling = JsonCommentHandling.Skip,
@@ -50,7 +56,8 @@ public static class ConfigLoader
 
         foreach (var (name, value) in environment.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
-            if (!name.StartsWith(EnvPrefix, StringComparison.OrdinalIgnoreCase) || name.Length == EnvPrefix.Length)
+            if (!name.StartsWith(EnvPrefix, StringComparison.OrdinalIgnoreCase) || name.Length == EnvPrefix.Length
+                || ReservedVariables.Contains(name))
                 continue;
             string[] segments = name[EnvPrefix.Length..].Split("__");
             Apply(root, segments, EnvValue(value, name), name, origins);

@@ -6,25 +6,32 @@ namespace NfsGate.Server.Config;
 /// <summary>The effective configuration as JSON in the file's own key names, so it can be pasted back into a config file.</summary>
 public static class ConfigPrinter
 {
+    public const string Masked = "***";
+
     static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     public static string ToJson(GatewayConfig c)
     {
-        var store = new JsonObject
+        var o = c.ObjectStore;
+        // Only the chosen backend's keys: the other backend's keys are refused by the parser, and this output must parse back.
+        var store = new JsonObject { ["type"] = o.Type == ObjectStoreType.S3 ? "s3" : "local" };
+        if (o.Type == ObjectStoreType.Local)
+            store["path"] = o.Path;
+        else
         {
-            ["type"] = c.ObjectStore.Type == ObjectStoreType.S3 ? "s3" : "local",
-            ["path"] = c.ObjectStore.Path,
-        };
-        if (c.ObjectStore.Type == ObjectStoreType.S3)
-        {
-            store["bucket"] = c.ObjectStore.Bucket;
-            store["endpoint"] = c.ObjectStore.Endpoint;
-            store["region"] = c.ObjectStore.Region;
-            store["prefix"] = c.ObjectStore.Prefix;
-            store["accessKey"] = c.ObjectStore.AccessKey;
+            store["bucket"] = o.Bucket;
+            store["endpoint"] = o.Endpoint;
+            store["region"] = o.Region;
+            store["prefix"] = o.Prefix;
+            store["accessKey"] = o.AccessKey;
             // Never print a secret: check-config output ends up in tickets and CI logs.
-            store["secretKey"] = c.ObjectStore.SecretKey is null ? null : "***";
-            store["forcePathStyle"] = c.ObjectStore.ForcePathStyle;
+            store["secretKey"] = o.SecretKey is null ? null : Masked;
+            store["forcePathStyle"] = o.ForcePathStyle;
+            store["storageClass"] = o.StorageClass;
+            store["createBucket"] = o.CreateBucket;
+            store["maxConcurrency"] = o.MaxConcurrency;
+            store["maxRetries"] = o.MaxRetries;
+            store["requestTimeout"] = Duration.Format(o.RequestTimeout);
         }
         var exports = new JsonArray();
         foreach (var e in c.Exports)
@@ -41,7 +48,13 @@ public static class ConfigPrinter
                 ["path"] = c.Metadata.Path,
             },
             ["objectStore"] = store,
-            ["cache"] = new JsonObject { ["path"] = c.Cache.Path, ["size"] = ByteSize.Format(c.Cache.SizeBytes) },
+            ["cache"] = new JsonObject
+            {
+                ["enabled"] = c.Cache.Enabled,
+                ["path"] = c.Cache.Path,
+                ["size"] = ByteSize.Format(c.Cache.SizeBytes),
+                ["minFreeRatio"] = c.Cache.MinFreeRatio,
+            },
             ["exports"] = exports,
             ["log"] = new JsonObject
             {

@@ -13,8 +13,14 @@ internal sealed class ConfigWalker(IReadOnlyDictionary<JsonNode, string> origins
 {
     static readonly string[] TopKeys = ["listen", "portmapper", "http", "dataDir", "metadata", "objectStore", "cache", "exports", "log"];
     static readonly string[] MetadataKeys = ["engine", "path"];
-    static readonly string[] ObjectStoreKeys = ["type", "path", "bucket", "endpoint", "region", "prefix", "accessKey", "secretKey", "forcePathStyle"];
-    static readonly string[] CacheKeys = ["path", "size"];
+    static readonly string[] LocalStoreKeys = ["path"];
+    static readonly string[] S3StoreKeys =
+    [
+        "bucket", "endpoint", "region", "prefix", "accessKey", "secretKey", "forcePathStyle", "storageClass", "createBucket",
+        "maxConcurrency", "maxRetries", "requestTimeout",
+    ];
+    static readonly string[] ObjectStoreKeys = ["type", .. LocalStoreKeys, .. S3StoreKeys];
+    static readonly string[] CacheKeys = ["path", "size", "minFreeRatio", "enabled"];
     static readonly string[] ExportKeys = ["name", "path", "readOnly"];
     static readonly string[] LogKeys = ["level", "format", "file"];
 
@@ -47,25 +53,7 @@ internal sealed class ConfigWalker(IReadOnlyDictionary<JsonNode, string> origins
         var storeNode = OptionalObject(root, "objectStore", "");
         var store = new ObjectStoreConfig(ObjectStoreType.Local, Path.Combine(dataDir, "objects"));
         if (storeNode is not null)
-        {
-            CheckKeys(storeNode, "objectStore", ObjectStoreKeys);
-            var type = OptionalString(storeNode, "type", "objectStore") switch
-            {
-                null or "local" => ObjectStoreType.Local,
-                "s3" => ObjectStoreType.S3,
-                _ => throw Error(storeNode["type"], "objectStore.type", "expected \"local\" or \"s3\""),
-            };
-            store = new ObjectStoreConfig(type, FullPath(OptionalString(storeNode, "path", "objectStore")) ?? store.Path)
-            {
-                Bucket = OptionalString(storeNode, "bucket", "objectStore"),
-                Endpoint = OptionalString(storeNode, "endpoint", "objectStore"),
-                Region = OptionalString(storeNode, "region", "objectStore"),
-                Prefix = OptionalString(storeNode, "prefix", "objectStore"),
-                AccessKey = OptionalString(storeNode, "accessKey", "objectStore"),
-                SecretKey = OptionalString(storeNode, "secretKey", "objectStore"),
-                ForcePathStyle = OptionalBool(storeNode, "forcePathStyle", "objectStore") ?? false,
-            };
-        }
+            store = ObjectStore(storeNode, store.Path);
 
         var cacheNode = OptionalObject(root, "cache", "");
         var cache = new CacheConfig(Path.Combine(dataDir, "cache"), DefaultCacheSize);
@@ -73,7 +61,12 @@ internal sealed class ConfigWalker(IReadOnlyDictionary<JsonNode, string> origins
         {
             CheckKeys(cacheNode, "cache", CacheKeys);
             cache = new CacheConfig(FullPath(OptionalString(cacheNode, "path", "cache")) ?? cache.Path,
-                OptionalSize(cacheNode, "size", "cache") ?? cache.SizeBytes);
+                OptionalSize(cacheNode, "size", "cache") ?? cache.SizeBytes)
+            {
+                Enabled = OptionalBool(cacheNode, "enabled", "cache") ?? true,
+                // Below 1: a cache that must keep the whole disk free could never hold anything.
+                MinFreeRatio = OptionalNumber(cacheNode, "minFreeRatio", "cache", 0, 1, maxInclusive: false) ?? CacheConfig.DefaultMinFreeRatio,
+            };
         }
 
         return new GatewayConfig
@@ -87,6 +80,72 @@ internal sealed class ConfigWalker(IReadOnlyDictionary<JsonNode, string> origins
             Cache = cache,
             Exports = Exports(root),
             Log = Log(root),
+        };
+    }
+
+    ObjectStoreConfig ObjectStore(JsonObject node, string defaultPath)
+    {
+        const string at = "objectStore";
+        CheckKeys(node, at, ObjectStoreKeys);
+        var type = OptionalString(node, "type", at) switch
+        {
+            null or "local" => ObjectStoreType.Local,
+            "s3" => ObjectStoreType.S3,
+            _ => throw Error(node["type"], "objectStore.type", "expected \"local\" or \"s3\""),
+        };
+        // A key of the other backend is almost always a mistake (a bucket given while type is still "local" would
+        // silently keep the data on local disk), so it is refused like an unknown key.
+        string typeName = type == ObjectStoreType.S3 ? "s3" : "local";
+        foreach (string key in type == ObjectStoreType.S3 ? LocalStoreKeys : S3StoreKeys)
+            if (node.ContainsKey(key))
+                throw Error(node[key], Join(at, key), $"only for objectStore.type \"{(type == ObjectStoreType.S3 ? "local" : "s3")}\", but type is \"{typeName}\"");
+
+        if (type == ObjectStoreType.Local)
+            return new ObjectStoreConfig(type, FullPath(OptionalString(node, "path", at)) ?? defaultPath);
+
+        string bucket = RequiredString(node, "bucket", at);
+        // S3 bucket names: 3-63 of a-z 0-9 . - (AWS rules; S3-compatible servers accept a superset).
+        if (bucket.Length is < 3 or > 63 || !bucket.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '-'))
+            throw Error(node["bucket"], "objectStore.bucket", "must be 3-63 characters of a-z 0-9 . -");
+        string? endpoint = OptionalString(node, "endpoint", at);
+        if (endpoint is not null && !(Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+            throw Error(node["endpoint"], "objectStore.endpoint", $"expected an http:// or https:// URL, got {Describe(node["endpoint"]!)}");
+        string region = OptionalString(node, "region", at) ?? ObjectStoreConfig.DefaultRegion;
+        if (region.Length == 0)
+            throw Error(node["region"], "objectStore.region", "must not be empty");
+        string prefix = OptionalString(node, "prefix", at) ?? "";
+        if (prefix.StartsWith('/') || prefix.Contains('\0') || prefix.Length > 512)
+            throw Error(node["prefix"], "objectStore.prefix", "must be relative (no leading '/'), at most 512 characters");
+        string? accessKey = OptionalString(node, "accessKey", at);
+        string? secretKey = OptionalString(node, "secretKey", at);
+        if (accessKey is not null && secretKey is null)
+            throw Error(node["accessKey"], "objectStore.secretKey", "missing (accessKey and secretKey go together)");
+        if (secretKey is not null && accessKey is null)
+            throw Error(node["secretKey"], "objectStore.accessKey", "missing (accessKey and secretKey go together)");
+        string? storageClass = OptionalString(node, "storageClass", at);
+        if (storageClass is not null)
+        {
+            if (storageClass.Length == 0 || !storageClass.All(c => char.IsAsciiLetterUpper(c) || char.IsAsciiDigit(c) || c == '_'))
+                throw Error(node["storageClass"], "objectStore.storageClass", "expected an S3 storage class like \"STANDARD\" or \"STANDARD_IA\"");
+            // Archive classes need a restore before every GET: NFS reads would fail.
+            if (storageClass is "GLACIER" or "DEEP_ARCHIVE")
+                throw Error(node["storageClass"], "objectStore.storageClass", $"{storageClass} objects cannot be read without a restore; use GLACIER_IR for cold data");
+        }
+        return new ObjectStoreConfig(type, defaultPath)
+        {
+            Bucket = bucket,
+            Endpoint = endpoint,
+            Region = region,
+            Prefix = prefix,
+            AccessKey = accessKey,
+            SecretKey = secretKey,
+            ForcePathStyle = OptionalBool(node, "forcePathStyle", at) ?? endpoint is not null,
+            StorageClass = storageClass,
+            CreateBucket = OptionalBool(node, "createBucket", at) ?? false,
+            // 1024: far above what one gateway's connection pool should hold open to one endpoint.
+            MaxConcurrency = OptionalInt(node, "maxConcurrency", at, 1, 1024) ?? ObjectStoreConfig.DefaultMaxConcurrency,
+            MaxRetries = OptionalInt(node, "maxRetries", at, 0, 100) ?? ObjectStoreConfig.DefaultMaxRetries,
+            RequestTimeout = OptionalDuration(node, "requestTimeout", at) ?? ObjectStoreConfig.DefaultRequestTimeout,
         };
     }
 
@@ -211,6 +270,52 @@ internal sealed class ConfigWalker(IReadOnlyDictionary<JsonNode, string> origins
                 return bytes;
         }
         throw Error(node, Join(at, key), $"expected a size like \"512MiB\", \"10GiB\", \"1.5TiB\" or a number of bytes, got {Describe(node)}");
+    }
+
+    /// <summary>A whole number in [min, max]; from the environment it arrives as a string.</summary>
+    int? OptionalInt(JsonObject parent, string key, string at, int min, int max)
+    {
+        if (!parent.TryGetPropertyValue(key, out var node) || node is null)
+            return null;
+        if (node is JsonValue v)
+        {
+            if (v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out int n) && n >= min && n <= max)
+                return n;
+            if (v.GetValueKind() == JsonValueKind.String && origins.ContainsKey(node)
+                && int.TryParse(v.GetValue<string>(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out n)
+                && n >= min && n <= max)
+                return n;
+        }
+        throw Error(node, Join(at, key), $"expected a whole number from {min} to {max}, got {Describe(node)}");
+    }
+
+    /// <summary>A number in [min, max] (or [min, max) when <paramref name="maxInclusive"/> is false); from the environment it arrives as a string.</summary>
+    double? OptionalNumber(JsonObject parent, string key, string at, double min, double max, bool maxInclusive)
+    {
+        if (!parent.TryGetPropertyValue(key, out var node) || node is null)
+            return null;
+        if (node is JsonValue v)
+        {
+            double d = double.NaN;
+            if (v.GetValueKind() == JsonValueKind.Number)
+                v.TryGetValue(out d);
+            else if (v.GetValueKind() == JsonValueKind.String && origins.ContainsKey(node)
+                && !double.TryParse(v.GetValue<string>(), System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out d))
+                d = double.NaN;
+            if (d >= min && (maxInclusive ? d <= max : d < max))
+                return d;
+        }
+        string upper = maxInclusive ? $"at most {max}" : $"below {max}";
+        throw Error(node, Join(at, key), $"expected a number from {min}, {upper}, got {Describe(node)}");
+    }
+
+    TimeSpan? OptionalDuration(JsonObject parent, string key, string at)
+    {
+        if (!parent.TryGetPropertyValue(key, out var node) || node is null)
+            return null;
+        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.String && Duration.TryParse(v.GetValue<string>(), out var value) && value > TimeSpan.Zero)
+            return value;
+        throw Error(node, Join(at, key), $"expected a positive duration like \"30s\", \"500ms\", \"2m\" (at most 1 day), got {Describe(node)}");
     }
 
     IPEndPoint? OptionalEndpoint(JsonObject parent, string key, bool allowOff, IPEndPoint? fallback = null)

@@ -26,19 +26,43 @@ public sealed record MetadataConfig(MetadataEngine Engine, string Path);
 
 public enum ObjectStoreType { Local, S3 }
 
-/// <summary><see cref="Path"/> is for "local"; the S3 fields are accepted now so configs can be written ahead of the S3 data path.</summary>
+/// <summary>
+/// <see cref="Path"/> is for "local" (always filled, derived from dataDir by default, so switching type back needs
+/// no edit); the rest is for "s3". Null S3 fields mean "the SDK's default" (credentials: AWS_* variables, then the
+/// SDK chain; storage class: the bucket's default).
+/// </summary>
 public sealed record ObjectStoreConfig(ObjectStoreType Type, string Path)
 {
+    public const string DefaultRegion = "us-east-1";
+    public const int DefaultMaxConcurrency = 16;
+    public const int DefaultMaxRetries = 4;
+    public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(30);
+
     public string? Bucket { get; init; }
     public string? Endpoint { get; init; }
-    public string? Region { get; init; }
-    public string? Prefix { get; init; }
+    public string Region { get; init; } = DefaultRegion;
+    public string Prefix { get; init; } = "";
     public string? AccessKey { get; init; }
     public string? SecretKey { get; init; }
+    /// <summary>Path-style URLs (http://host/bucket/key). Default: on when an endpoint is given (S3-compatible servers need it), off for AWS.</summary>
     public bool ForcePathStyle { get; init; }
+    public string? StorageClass { get; init; }
+    public bool CreateBucket { get; init; }
+    public int MaxConcurrency { get; init; } = DefaultMaxConcurrency;
+    public int MaxRetries { get; init; } = DefaultMaxRetries;
+    public TimeSpan RequestTimeout { get; init; } = DefaultRequestTimeout;
 }
 
-public sealed record CacheConfig(string Path, long SizeBytes);
+/// <summary>The SSD block cache in front of the object store. Off when <see cref="Enabled"/> is false or the size is 0.</summary>
+public sealed record CacheConfig(string Path, long SizeBytes)
+{
+    public const double DefaultMinFreeRatio = 0.1;
+
+    public double MinFreeRatio { get; init; } = DefaultMinFreeRatio;
+    public bool Enabled { get; init; } = true;
+
+    public bool IsActive => Enabled && SizeBytes > 0;
+}
 
 public sealed record ExportConfig(string Name, string Path, bool ReadOnly);
 

@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using NfsGate.Data;
+using NfsGate.Data.Cache;
+using NfsGate.Data.S3;
 using NfsGate.FileSystem;
 using NfsGate.Metadata;
 using NfsGate.Metadata.Kv;
@@ -13,9 +15,10 @@ using NfsGate.Server.Config;
 namespace NfsGate.Server.Hosting;
 
 /// <summary>
-/// The composition root: opens the engines, builds the layers bottom-up (metadata, object store, file system,
-/// exports, NFS/MOUNT/portmapper programs), starts the listeners. Disposal runs top-down: listeners first (no new
-/// work), then the file system flushes buffered writes, then the metadata closes.
+/// The composition root: opens the engines, builds the layers bottom-up (metadata, object store — local or S3 —
+/// with the block cache over it, file system, exports, NFS/MOUNT/portmapper programs), starts the listeners.
+/// Disposal runs top-down: listeners first (no new work), then the file system flushes buffered writes, then the
+/// S3 client and the metadata close.
 /// </summary>
 public sealed class GatewayHost : IAsyncDisposable
 {
@@ -35,9 +38,6 @@ public sealed class GatewayHost : IAsyncDisposable
 
     public static async Task<GatewayHost> StartAsync(GatewayConfig config, ILoggerFactory loggerFactory, CancellationToken ct)
     {
-        if (config.ObjectStore.Type == ObjectStoreType.S3)
-            throw new ConfigException("objectStore.type", "\"s3\" is not available yet; use \"local\" until the S3 data path lands");
-
         var host = new GatewayHost(loggerFactory.CreateLogger("NfsGate.Server"));
         try
         {
@@ -55,8 +55,6 @@ public sealed class GatewayHost : IAsyncDisposable
     {
         _log.LogInformation("nfsgate {Version} starting, data dir {DataDir}", Program.VersionText, config.DataDir);
         Directory.CreateDirectory(config.DataDir);
-        // The block cache is not there yet; its directory is made now so the on-disk layout is final.
-        Directory.CreateDirectory(config.Cache.Path);
 
         IKvStore kv = config.Metadata.Engine == MetadataEngine.Memory
             ? new MemoryKvStore()
@@ -65,9 +63,24 @@ public sealed class GatewayHost : IAsyncDisposable
         _stops.Push(("metadata", () => { meta.Dispose(); return ValueTask.CompletedTask; }));
         _log.LogInformation("metadata: {Engine} at {Path}", kv.Engine, config.Metadata.Engine == MetadataEngine.Memory ? "(memory)" : config.Metadata.Path);
 
-        var store = new LocalDirObjectStore(config.ObjectStore.Path);
-        int leftovers = store.RemoveTempFiles();
-        _log.LogInformation("object store: {Store} ({Leftovers} unfinished uploads from a previous run removed)", store.Describe(), leftovers);
+        IObjectStore backend = await OpenBackendAsync(config.ObjectStore, loggerFactory, ct);
+        IObjectStore store = backend;
+        if (config.Cache.IsActive)
+        {
+            var cache = new CachingObjectStore(backend, new BlockCacheOptions
+            {
+                Path = config.Cache.Path,
+                SizeBytes = config.Cache.SizeBytes,
+                MinFreeRatio = config.Cache.MinFreeRatio,
+            });
+            store = cache;
+            _log.LogInformation("data path: {Backend}, block cache {CachePath} ({CacheSize}, {Blocks} blocks cached now, keeps {MinFree:P0} of its disk free)",
+                backend.Describe(), config.Cache.Path, ByteSize.Format(config.Cache.SizeBytes), cache.Counters.Entries, config.Cache.MinFreeRatio);
+        }
+        else
+        {
+            _log.LogInformation("data path: {Backend}, no block cache", backend.Describe());
+        }
 
         var fs = new GatewayFileSystem(meta, store, new FileSystemOptions(), loggerFactory.CreateLogger<GatewayFileSystem>());
         _stops.Push(("file system", async () =>
@@ -100,12 +113,51 @@ public sealed class GatewayHost : IAsyncDisposable
 
         if (config.Http is { } httpEndpoint)
         {
-            var http = await HealthServer.StartAsync(httpEndpoint, probeCt => ReadinessProblemAsync(kv, store, probeCt), loggerFactory, ct);
+            var http = await HealthServer.StartAsync(httpEndpoint, probeCt => ReadinessProblemAsync(kv, backend, probeCt), loggerFactory, ct);
             _stops.Push(("http listener", http.DisposeAsync));
             HttpEndpoint = http.Endpoint;
             _log.LogInformation("http: listening on {Endpoint} (/healthz, /readyz)", Config.Endpoint.Format(http.Endpoint));
         }
         _log.LogInformation("ready");
+    }
+
+    /// <summary>
+    /// The durable store: a local directory, or an S3 bucket (created first when createBucket is set, so a
+    /// missing bucket or bad credentials fail start-up rather than the first write). The S3 client is disposed
+    /// after the file system has flushed (the stop stack runs in reverse).
+    /// </summary>
+    async Task<IObjectStore> OpenBackendAsync(ObjectStoreConfig o, ILoggerFactory loggerFactory, CancellationToken ct)
+    {
+        if (o.Type == ObjectStoreType.Local)
+        {
+            var local = new LocalDirObjectStore(o.Path);
+            int leftovers = local.RemoveTempFiles();
+            if (leftovers > 0)
+                _log.LogInformation("object store: removed {Leftovers} unfinished uploads from a previous run", leftovers);
+            return local;
+        }
+        var s3 = new S3ObjectStore(new S3Options
+        {
+            Endpoint = o.Endpoint,
+            Bucket = o.Bucket!,
+            Region = o.Region,
+            Prefix = o.Prefix,
+            AccessKey = o.AccessKey,
+            SecretKey = o.SecretKey,
+            ForcePathStyle = o.ForcePathStyle,
+            StorageClass = o.StorageClass,
+            MaxConcurrency = o.MaxConcurrency,
+            MaxRetries = o.MaxRetries,
+            RequestTimeout = o.RequestTimeout,
+            CreateBucketIfMissing = o.CreateBucket,
+        }, loggerFactory.CreateLogger<S3ObjectStore>());
+        _stops.Push(("s3 client", () => { s3.Dispose(); return ValueTask.CompletedTask; }));
+        if (o.CreateBucket)
+        {
+            await s3.EnsureBucketAsync(ct);
+            _log.LogInformation("object store: bucket {Bucket} ready", o.Bucket);
+        }
+        return s3;
     }
 
     /// <summary>Port 111 needs root (or CAP_NET_BIND_SERVICE) and may already belong to rpcbind: then clients mount with port= and mountport=.</summary>
