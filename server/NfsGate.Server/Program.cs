@@ -45,12 +45,18 @@ public static class Program
             return ExitUsage;
         }
 
-        if (command.Kind == CommandKind.CheckConfig)
+        switch (command.Kind)
         {
-            Console.WriteLine(ConfigPrinter.ToJson(config));
-            return ExitOk;
+            case CommandKind.CheckConfig:
+                Console.WriteLine(ConfigPrinter.ToJson(config));
+                return ExitOk;
+            case CommandKind.Fsck:
+                return await MaintenanceCommand.FsckAsync(config, command, Console.Out, Console.Error);
+            case CommandKind.Gc:
+                return await MaintenanceCommand.GcAsync(config, command, Console.Out, Console.Error);
+            default:
+                return await ServeCommand.RunAsync(config);
         }
-        return await ServeCommand.RunAsync(config);
     }
 
     public static string VersionText =>

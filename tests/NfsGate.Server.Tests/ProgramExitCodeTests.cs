@@ -46,4 +46,28 @@ public class ProgramExitCodeTests
             File.Delete(file);
         }
     }
+
+    [Fact]
+    public async Task Fsck_of_a_data_dir_that_was_never_served_exits_1()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"nfsgate-empty-{Guid.NewGuid():N}");
+        Assert.Equal(1, await Program.Main(["fsck", "--data-dir", dir]));
+        Assert.Equal(1, await Program.Main(["gc", "--data-dir", dir]));
+        Assert.False(Directory.Exists(dir));
+    }
+
+    [Fact]
+    public async Task Fsck_of_the_memory_engine_exits_2()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"nfsgate-mem-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, """{ "metadata": { "engine": "memory" } }""");
+        try
+        {
+            Assert.Equal(2, await Program.Main(["fsck", "--config", file]));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 }

@@ -1,9 +1,17 @@
 namespace NfsGate.Server.Cli;
 
-public enum CommandKind { Serve, CheckConfig, Version, Help }
+public enum CommandKind { Serve, CheckConfig, Fsck, Gc, Version, Help }
 
 /// <summary>A parsed command line. <see cref="Overrides"/> are config key paths set by flags (they win over file and environment).</summary>
-public sealed record Command(CommandKind Kind, string? ConfigFile, IReadOnlyList<KeyValuePair<string, string>> Overrides);
+public sealed record Command(CommandKind Kind, string? ConfigFile, IReadOnlyList<KeyValuePair<string, string>> Overrides)
+{
+    /// <summary>fsck --metadata-only: no object store requests.</summary>
+    public bool MetadataOnly { get; init; }
+    /// <summary>gc --delete: delete the leaked objects (the default is a dry run).</summary>
+    public bool Delete { get; init; }
+    /// <summary>gc --max-slice-id N: only slice ids ≤ N may count as leaked.</summary>
+    public ulong? MaxSliceId { get; init; }
+}
 
 public sealed class UsageException(string message) : Exception(message);
 
@@ -19,6 +27,13 @@ public static class CommandLine
                                     run the NFSv3 gateway until SIGINT/SIGTERM
           nfsgate check-config [--config FILE] [--listen HOST:PORT] [--data-dir DIR]
                                     validate the configuration and print the effective one
+          nfsgate fsck [--config FILE] [--data-dir DIR] [--metadata-only]
+                                    check metadata consistency and that every referenced block object
+                                    exists with the right length; exit 1 if anything is wrong
+          nfsgate gc [--config FILE] [--data-dir DIR] [--delete] [--max-slice-id N]
+                                    list block objects no file references (dry run); --delete removes them.
+                                    --max-slice-id: only consider slices up to the counter a previous run printed
+          fsck and gc open the metadata store themselves: stop the server first.
           nfsgate version           print the version
           nfsgate help              print this text
 
@@ -26,7 +41,8 @@ public static class CommandLine
         variables NFSGATE_<KEY> (nested keys with a double underscore: NFSGATE_CACHE__SIZE=10GiB),
         overridden by the flags above. See README.md for every key.
 
-        exit codes: 0 success, 1 runtime failure, 2 usage or configuration error
+        exit codes: 0 success, 1 runtime failure (fsck/gc: problems or leaked objects found),
+                    2 usage or configuration error
         """;
 
     public static Command Parse(IReadOnlyList<string> args)
@@ -37,13 +53,17 @@ public static class CommandLine
         {
             "serve" => CommandKind.Serve,
             "check-config" => CommandKind.CheckConfig,
+            "fsck" => CommandKind.Fsck,
+            "gc" => CommandKind.Gc,
             "version" or "--version" => CommandKind.Version,
             "help" or "--help" or "-h" => CommandKind.Help,
             _ => throw new UsageException($"unknown command \"{args[0]}\""),
         };
         string? configFile = null;
         var overrides = new List<KeyValuePair<string, string>>();
-        bool takesFlags = kind is CommandKind.Serve or CommandKind.CheckConfig;
+        bool takesFlags = kind is not (CommandKind.Version or CommandKind.Help);
+        bool metadataOnly = false, delete = false;
+        ulong? maxSliceId = null;
         for (int i = 1; i < args.Count; i++)
         {
             string arg = args[i];
@@ -59,8 +79,20 @@ public static class CommandLine
                 flag = arg[..eq];
                 value = arg[(eq + 1)..];
             }
-            if (flag is not ("--config" or "--listen" or "--data-dir"))
-                throw new UsageException($"unknown option \"{arg}\"");
+            bool known = flag is "--config" or "--data-dir"
+                || (flag is "--listen" && kind is CommandKind.Serve or CommandKind.CheckConfig)
+                || (flag is "--metadata-only" && kind is CommandKind.Fsck)
+                || (flag is "--delete" or "--max-slice-id" && kind is CommandKind.Gc);
+            if (!known)
+                throw new UsageException($"unknown option \"{arg}\" for \"{args[0]}\"");
+            if (flag is "--metadata-only" or "--delete")
+            {
+                if (value is not null)
+                    throw new UsageException($"{flag} takes no value");
+                if (flag == "--delete") delete = true;
+                else metadataOnly = true;
+                continue;
+            }
             if (value is null)
             {
                 if (i + 1 >= args.Count)
@@ -82,8 +114,13 @@ public static class CommandLine
                 case "--data-dir":
                     overrides.Add(new("dataDir", value));
                     break;
+                case "--max-slice-id":
+                    if (!ulong.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong max))
+                        throw new UsageException($"--max-slice-id needs a non-negative integer (got \"{value}\")");
+                    maxSliceId = max;
+                    break;
             }
         }
-        return new Command(kind, configFile, overrides);
+        return new Command(kind, configFile, overrides) { MetadataOnly = metadataOnly, Delete = delete, MaxSliceId = maxSliceId };
     }
 }

@@ -3,11 +3,9 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using NfsGate.Data;
 using NfsGate.Data.Cache;
-using NfsGate.Data.S3;
 using NfsGate.FileSystem;
 using NfsGate.Metadata;
 using NfsGate.Metadata.Kv;
-using NfsGate.Metadata.RocksDb;
 using NfsGate.Protocol;
 using NfsGate.Rpc;
 using NfsGate.Server.Config;
@@ -16,7 +14,7 @@ namespace NfsGate.Server.Hosting;
 
 /// <summary>
 /// The composition root: opens the engines, builds the layers bottom-up (metadata, object store — local or S3 —
-/// with the block cache over it, file system, exports, NFS/MOUNT/portmapper programs), starts the listeners.
+/// with the block cache over it (both opened by <see cref="StoreOpener"/>), file system, exports, NFS/MOUNT/portmapper programs), starts the listeners.
 /// Disposal runs top-down: listeners first (no new work), then the file system flushes buffered writes, then the
 /// S3 client and the metadata close.
 /// </summary>
@@ -56,14 +54,14 @@ public sealed class GatewayHost : IAsyncDisposable
         _log.LogInformation("nfsgate {Version} starting, data dir {DataDir}", Program.VersionText, config.DataDir);
         Directory.CreateDirectory(config.DataDir);
 
-        IKvStore kv = config.Metadata.Engine == MetadataEngine.Memory
-            ? new MemoryKvStore()
-            : new RocksKvStore(CreatedDirectory(config.Metadata.Path));
+        IKvStore kv = StoreOpener.OpenMetadata(config.Metadata);
         var meta = new MetadataStore(kv, loggerFactory.CreateLogger<MetadataStore>());
         _stops.Push(("metadata", () => { meta.Dispose(); return ValueTask.CompletedTask; }));
         _log.LogInformation("metadata: {Engine} at {Path}", kv.Engine, config.Metadata.Engine == MetadataEngine.Memory ? "(memory)" : config.Metadata.Path);
 
-        IObjectStore backend = await OpenBackendAsync(config.ObjectStore, loggerFactory, ct);
+        IObjectStore backend = await StoreOpener.OpenBackendAsync(config.ObjectStore, prepare: true, loggerFactory, ct);
+        if (backend is IDisposable client)
+            _stops.Push(("s3 client", () => { client.Dispose(); return ValueTask.CompletedTask; }));
         IObjectStore store = backend;
         if (config.Cache.IsActive)
         {
@@ -100,7 +98,7 @@ public sealed class GatewayHost : IAsyncDisposable
         var codec = new FileHandleCodec(meta.GetOrCreateSecret());
 
         var dispatcher = new RpcDispatcher(loggerFactory.CreateLogger<RpcDispatcher>(), observer: null, new DuplicateRequestCache());
-        dispatcher.Register(new Nfs3Program(Exports, fs, codec, new Nfs3Options(), loggerFactory.CreateLogger<Nfs3Program>()));
+        dispatcher.Register(new Nfs3Program(Exports, fs, codec, new Nfs3Options { Capacity = StoreOpener.LocalCapacity(backend) }, loggerFactory.CreateLogger<Nfs3Program>()));
         dispatcher.Register(new MountProgram(Exports, codec, loggerFactory.CreateLogger<MountProgram>()));
         var nfs = new RpcServer(dispatcher, new RpcServerOptions(), loggerFactory);
         nfs.Start(config.Listen);
@@ -119,45 +117,6 @@ public sealed class GatewayHost : IAsyncDisposable
             _log.LogInformation("http: listening on {Endpoint} (/healthz, /readyz)", Config.Endpoint.Format(http.Endpoint));
         }
         _log.LogInformation("ready");
-    }
-
-    /// <summary>
-    /// The durable store: a local directory, or an S3 bucket (created first when createBucket is set, so a
-    /// missing bucket or bad credentials fail start-up rather than the first write). The S3 client is disposed
-    /// after the file system has flushed (the stop stack runs in reverse).
-    /// </summary>
-    async Task<IObjectStore> OpenBackendAsync(ObjectStoreConfig o, ILoggerFactory loggerFactory, CancellationToken ct)
-    {
-        if (o.Type == ObjectStoreType.Local)
-        {
-            var local = new LocalDirObjectStore(o.Path);
-            int leftovers = local.RemoveTempFiles();
-            if (leftovers > 0)
-                _log.LogInformation("object store: removed {Leftovers} unfinished uploads from a previous run", leftovers);
-            return local;
-        }
-        var s3 = new S3ObjectStore(new S3Options
-        {
-            Endpoint = o.Endpoint,
-            Bucket = o.Bucket!,
-            Region = o.Region,
-            Prefix = o.Prefix,
-            AccessKey = o.AccessKey,
-            SecretKey = o.SecretKey,
-            ForcePathStyle = o.ForcePathStyle,
-            StorageClass = o.StorageClass,
-            MaxConcurrency = o.MaxConcurrency,
-            MaxRetries = o.MaxRetries,
-            RequestTimeout = o.RequestTimeout,
-            CreateBucketIfMissing = o.CreateBucket,
-        }, loggerFactory.CreateLogger<S3ObjectStore>());
-        _stops.Push(("s3 client", () => { s3.Dispose(); return ValueTask.CompletedTask; }));
-        if (o.CreateBucket)
-        {
-            await s3.EnsureBucketAsync(ct);
-            _log.LogInformation("object store: bucket {Bucket} ready", o.Bucket);
-        }
-        return s3;
     }
 
     /// <summary>Port 111 needs root (or CAP_NET_BIND_SERVICE) and may already belong to rpcbind: then clients mount with port= and mountport=.</summary>
@@ -201,12 +160,6 @@ public sealed class GatewayHost : IAsyncDisposable
             return $"object store: {e.Message}";
         }
         return null;
-    }
-
-    static string CreatedDirectory(string path)
-    {
-        Directory.CreateDirectory(path);
-        return path;
     }
 
     public async ValueTask DisposeAsync()
