@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using NfsGate.Data;
 using NfsGate.Data.S3;
+using NfsGate.TestShared;
 
 namespace NfsGate.Server.Tests.S3;
 
@@ -13,10 +13,7 @@ namespace NfsGate.Server.Tests.S3;
 /// </summary>
 public sealed class S3CephServer : IAsyncLifetime
 {
-    public static bool SkipRequested => Environment.GetEnvironmentVariable("NFSGATE_SKIP_S3") == "1";
-
-    /// <summary>The very first start installs Ceph from Debian packages (about 17 minutes); later ones take seconds.</summary>
-    static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(30);
+    public static bool SkipRequested => S3Ceph.SkipRequested;
 
     public string Endpoint { get; private set; } = "";
     public string AccessKey { get; private set; } = "";
@@ -29,11 +26,8 @@ public sealed class S3CephServer : IAsyncLifetime
     public async Task InitializeAsync()
     {
         if (SkipRequested) return;
-        var env = await Start();
-        Endpoint = Need(env, "S3_ENDPOINT");
-        AccessKey = Need(env, "S3_ACCESS_KEY");
-        SecretKey = Need(env, "S3_SECRET_KEY");
-        Region = Need(env, "S3_REGION");
+        var server = await S3Ceph.StartAsync();
+        (Endpoint, AccessKey, SecretKey, Region) = (server.Endpoint, server.AccessKey, server.SecretKey, server.Region);
     }
 
     /// <summary>A direct client on the run's bucket, for checking what the gateway stored.</summary>
@@ -51,69 +45,7 @@ public sealed class S3CephServer : IAsyncLifetime
     public async Task DisposeAsync()
     {
         if (SkipRequested || Endpoint.Length == 0) return;
-        try
-        {
-            using var all = Direct();
-            var keys = new List<string>();
-            await foreach (var (key, _) in all.ListAsync("")) keys.Add(key);
-            foreach (var key in keys) await all.DeleteAsync(key);
-            using var client = new Amazon.S3.AmazonS3Client(AccessKey, SecretKey, new Amazon.S3.AmazonS3Config
-            {
-                ServiceURL = Endpoint,
-                ForcePathStyle = true,
-                AuthenticationRegion = Region,
-            });
-            await client.DeleteBucketAsync(Bucket);
-        }
-        catch (Exception e) when (e is ObjectStoreException or Amazon.Runtime.AmazonServiceException or HttpRequestException)
-        {
-            // Cleanup only: a leftover bucket on the test server is harmless.
-        }
-    }
-
-    static string Need(Dictionary<string, string> env, string name) =>
-        env.TryGetValue(name, out var v) && v.Length > 0 ? v : throw new InvalidOperationException($"s3-ceph start did not print {name}");
-
-    static async Task<Dictionary<string, string>> Start()
-    {
-        var script = Path.Combine(RepoRoot(), "..", "shared", "tools", "s3-ceph", "s3-ceph");
-        if (!File.Exists(script))
-            throw new InvalidOperationException($"s3-ceph not found at {Path.GetFullPath(script)} (set NFSGATE_SKIP_S3=1 to skip the S3 tests)");
-        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(script);
-        psi.ArgumentList.Add("start");
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not run bash");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(StartTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new InvalidOperationException($"s3-ceph start did not finish within {StartTimeout}: {await stderr}");
-        }
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"s3-ceph start failed (exit {process.ExitCode}; set NFSGATE_SKIP_S3=1 to skip the S3 tests): {await stderr}");
-        var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var raw in (await stdout).Split('\n'))
-        {
-            var line = raw.Trim();
-            if (!line.StartsWith("export ", StringComparison.Ordinal)) continue;
-            int eq = line.IndexOf('=');
-            if (eq < 0) continue;
-            env[line[7..eq].Trim()] = line[(eq + 1)..].Trim().Trim('"', '\'');
-        }
-        return env;
-    }
-
-    static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "NfsGate.sln"))) return dir.FullName;
-        throw new InvalidOperationException($"NfsGate.sln not found above {AppContext.BaseDirectory}");
+        await S3Ceph.DeleteBucketAsync(new S3CephServerInfo(Endpoint, AccessKey, SecretKey, Region), Bucket);
     }
 }
 
