@@ -7,7 +7,7 @@ namespace NfsGate.FileSystem;
 
 /// <summary>
 /// Issues the prefetches the <see cref="ReadStreams"/> detectors ask for, for the whole file system: a file range
-/// becomes block keys (from the chunk's slices, like <see cref="SliceReader"/>), each handed to the store's
+/// becomes block keys (<see cref="FileBlocks"/>), each handed to the store's
 /// <see cref="IPrefetchingStore.PrefetchAsync"/> and not awaited. At most
 /// <see cref="FileSystemOptions.ReadAheadConcurrency"/> run at once and a key in flight or prefetched lately is not asked for
 /// again, so many readers of one hot file cause one prefetch per block and read-ahead never queues unbounded work:
@@ -49,29 +49,8 @@ internal sealed class ReadAhead(IPrefetchingStore store, FileSystemOptions optio
     /// Returns the offset up to which every block was issued (or is in flight already): <paramref name="to"/>
     /// unless the cap was reached. Synchronous: the store is called before this returns.
     /// </summary>
-    public long Issue(IVolumeMeta meta, ulong ino, long from, long to)
-    {
-        for (long chunk = from / Layout.ChunkSize; chunk * Layout.ChunkSize < to; chunk++)
-        {
-            long chunkStart = chunk * Layout.ChunkSize;
-            uint a = (uint)(Math.Max(from, chunkStart) - chunkStart);
-            uint b = (uint)(Math.Min(to, chunkStart + Layout.ChunkSize) - chunkStart);
-            if (meta.ReadChunk(ino, (uint)chunk, out var slices) != FsStatus.Ok) return to; // gone: nothing to read ahead
-            foreach (var r in SliceIntervals.Visible(slices, a, b))
-            {
-                if ((ulong)r.Off + r.Len > r.Size) return to; // inconsistent; the foreground read logs it
-                for (long pos = r.Off, rEnd = (long)r.Off + r.Len; pos < rEnd;)
-                {
-                    int block = (int)(pos / Layout.BlockSize);
-                    long next = Math.Min((long)(block + 1) * Layout.BlockSize, rEnd);
-                    string key = ObjectKeys.BlockKey(r.Id, block, ObjectKeys.BlockLength(r.Size, block));
-                    if (!TryStart(key)) return chunkStart + r.Pos + (pos - r.Off);
-                    pos = next;
-                }
-            }
-        }
-        return to;
-    }
+    public long Issue(IVolumeMeta meta, ulong ino, long from, long to) =>
+        FileBlocks.Visit(meta, ino, from, to, (block, _) => TryStart(block.Key));
 
     /// <summary>False only when the cap is reached; a key in flight already counts as started.</summary>
     private bool TryStart(string key)

@@ -54,6 +54,8 @@ public static class Program
                 return await MaintenanceCommand.FsckAsync(config, command, Console.Out, Console.Error);
             case CommandKind.Gc:
                 return await MaintenanceCommand.GcAsync(config, command, Console.Out, Console.Error);
+            case CommandKind.Warmup:
+                return await WarmupCommand.RunAsync(config, command, Console.Out, Console.Error, stderrIsTerminal: !Console.IsErrorRedirected);
             default:
                 return await ServeCommand.RunAsync(config);
         }

@@ -1,6 +1,6 @@
 namespace NfsGate.Server.Cli;
 
-public enum CommandKind { Serve, CheckConfig, Fsck, Gc, Version, Help }
+public enum CommandKind { Serve, CheckConfig, Fsck, Gc, Warmup, Version, Help }
 
 /// <summary>A parsed command line. <see cref="Overrides"/> are config key paths set by flags (they win over file and environment).</summary>
 public sealed record Command(CommandKind Kind, string? ConfigFile, IReadOnlyList<KeyValuePair<string, string>> Overrides)
@@ -11,6 +11,12 @@ public sealed record Command(CommandKind Kind, string? ConfigFile, IReadOnlyList
     public bool Delete { get; init; }
     /// <summary>gc --max-slice-id N: only slice ids ≤ N may count as leaked.</summary>
     public ulong? MaxSliceId { get; init; }
+    /// <summary>warmup --export NAME.</summary>
+    public string? Export { get; init; }
+    /// <summary>warmup: fetch (default), --check or --evict.</summary>
+    public Hosting.WarmupMode WarmupMode { get; init; }
+    /// <summary>warmup: the paths inside the export.</summary>
+    public IReadOnlyList<string> Paths { get; init; } = [];
 }
 
 public sealed class UsageException(string message) : Exception(message);
@@ -34,6 +40,11 @@ public static class CommandLine
                                     list block objects no file references (dry run); --delete removes them.
                                     --max-slice-id: only consider slices up to the counter a previous run printed
           fsck and gc open the metadata store themselves: stop the server first.
+          nfsgate warmup --export NAME [--check | --evict] [--http HOST:PORT | --config FILE] PATH...
+                                    ask the running server to fetch the files under PATH (relative to the
+                                    export root, / = all) into the block cache; --check reports how much is
+                                    cached, --evict drops them from it. Uses the admin API on the HTTP
+                                    listener (--http, else "http" of the configuration)
           nfsgate version           print the version
           nfsgate help              print this text
 
@@ -55,6 +66,7 @@ public static class CommandLine
             "check-config" => CommandKind.CheckConfig,
             "fsck" => CommandKind.Fsck,
             "gc" => CommandKind.Gc,
+            "warmup" => CommandKind.Warmup,
             "version" or "--version" => CommandKind.Version,
             "help" or "--help" or "-h" => CommandKind.Help,
             _ => throw new UsageException($"unknown command \"{args[0]}\""),
@@ -64,6 +76,9 @@ public static class CommandLine
         bool takesFlags = kind is not (CommandKind.Version or CommandKind.Help);
         bool metadataOnly = false, delete = false;
         ulong? maxSliceId = null;
+        string? export = null;
+        var warmupMode = Hosting.WarmupMode.Fetch;
+        var paths = new List<string>();
         for (int i = 1; i < args.Count; i++)
         {
             string arg = args[i];
@@ -71,6 +86,11 @@ public static class CommandLine
                 throw new UsageException($"\"{args[0]}\" takes no arguments (got \"{arg}\")");
             if (arg is "--help" or "-h")
                 return new Command(CommandKind.Help, null, []);
+            if (kind is CommandKind.Warmup && !arg.StartsWith('-'))
+            {
+                paths.Add(arg);
+                continue;
+            }
             string flag = arg;
             string? value = null;
             int eq = arg.IndexOf('=');
@@ -79,7 +99,9 @@ public static class CommandLine
                 flag = arg[..eq];
                 value = arg[(eq + 1)..];
             }
-            bool known = flag is "--config" or "--data-dir"
+            bool known = flag is "--config"
+                || (flag is "--data-dir" && kind is not CommandKind.Warmup)
+                || (flag is "--export" or "--check" or "--evict" or "--http" && kind is CommandKind.Warmup)
                 || (flag is "--listen" && kind is CommandKind.Serve or CommandKind.CheckConfig)
                 || (flag is "--metadata-only" && kind is CommandKind.Fsck)
                 || (flag is "--delete" or "--max-slice-id" && kind is CommandKind.Gc);
@@ -91,6 +113,15 @@ public static class CommandLine
                     throw new UsageException($"{flag} takes no value");
                 if (flag == "--delete") delete = true;
                 else metadataOnly = true;
+                continue;
+            }
+            if (flag is "--check" or "--evict")
+            {
+                if (value is not null)
+                    throw new UsageException($"{flag} takes no value");
+                if (warmupMode != Hosting.WarmupMode.Fetch)
+                    throw new UsageException("give at most one of --check and --evict");
+                warmupMode = flag == "--check" ? Hosting.WarmupMode.Check : Hosting.WarmupMode.Evict;
                 continue;
             }
             if (value is null)
@@ -114,6 +145,14 @@ public static class CommandLine
                 case "--data-dir":
                     overrides.Add(new("dataDir", value));
                     break;
+                case "--http":
+                    overrides.Add(new("http", value));
+                    break;
+                case "--export":
+                    if (export is not null)
+                        throw new UsageException("--export given twice");
+                    export = value;
+                    break;
                 case "--max-slice-id":
                     if (!ulong.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong max))
                         throw new UsageException($"--max-slice-id needs a non-negative integer (got \"{value}\")");
@@ -121,6 +160,19 @@ public static class CommandLine
                     break;
             }
         }
-        return new Command(kind, configFile, overrides) { MetadataOnly = metadataOnly, Delete = delete, MaxSliceId = maxSliceId };
+        if (kind is CommandKind.Warmup)
+        {
+            if (export is null)
+                throw new UsageException("warmup needs --export NAME");
+            if (paths.Count == 0)
+                throw new UsageException("warmup needs at least one PATH (/ = the whole export)");
+            foreach (var p in paths)
+                if (!p.StartsWith('/'))
+                    throw new UsageException($"warmup paths are relative to the export root and start with / (got \"{p}\")");
+        }
+        return new Command(kind, configFile, overrides)
+        {
+            MetadataOnly = metadataOnly, Delete = delete, MaxSliceId = maxSliceId, Export = export, WarmupMode = warmupMode, Paths = paths,
+        };
     }
 }

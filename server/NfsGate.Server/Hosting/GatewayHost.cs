@@ -33,6 +33,8 @@ public sealed class GatewayHost : IAsyncDisposable
     public IPEndPoint? PortmapEndpoint { get; private set; }
     public IPEndPoint? HttpEndpoint { get; private set; }
     public ExportTable Exports { get; } = new();
+    /// <summary>Null when the cache is off.</summary>
+    public CachingObjectStore? BlockCache { get; private set; }
 
     public static async Task<GatewayHost> StartAsync(GatewayConfig config, ILoggerFactory loggerFactory, CancellationToken ct)
     {
@@ -63,15 +65,17 @@ public sealed class GatewayHost : IAsyncDisposable
         if (backend is IDisposable client)
             _stops.Push(("s3 client", () => { client.Dispose(); return ValueTask.CompletedTask; }));
         IObjectStore store = backend;
+        CachingObjectStore? blockCache = null;
         if (config.Cache.IsActive)
         {
-            var cache = new CachingObjectStore(backend, new BlockCacheOptions
+            var cache = blockCache = new CachingObjectStore(backend, new BlockCacheOptions
             {
                 Path = config.Cache.Path,
                 SizeBytes = config.Cache.SizeBytes,
                 MinFreeRatio = config.Cache.MinFreeRatio,
             });
             store = cache;
+            BlockCache = cache;
             _log.LogInformation("data path: {Backend}, block cache {CachePath} ({CacheSize}, {Blocks} blocks cached now, keeps {MinFree:P0} of its disk free)",
                 backend.Describe(), config.Cache.Path, ByteSize.Format(config.Cache.SizeBytes), cache.Counters.Entries, config.Cache.MinFreeRatio);
         }
@@ -111,10 +115,12 @@ public sealed class GatewayHost : IAsyncDisposable
 
         if (config.Http is { } httpEndpoint)
         {
-            var http = await HealthServer.StartAsync(httpEndpoint, probeCt => ReadinessProblemAsync(kv, backend, probeCt), loggerFactory, ct);
+            var warmup = new Warmup(Exports, meta.OpenVolume, blockCache);
+            var http = await HealthServer.StartAsync(httpEndpoint, probeCt => ReadinessProblemAsync(kv, backend, probeCt), loggerFactory, ct,
+                routes => AdminApi.Map(routes, warmup));
             _stops.Push(("http listener", http.DisposeAsync));
             HttpEndpoint = http.Endpoint;
-            _log.LogInformation("http: listening on {Endpoint} (/healthz, /readyz)", Config.Endpoint.Format(http.Endpoint));
+            _log.LogInformation("http: listening on {Endpoint} (/healthz, /readyz, POST /admin/warmup)", Config.Endpoint.Format(http.Endpoint));
         }
         _log.LogInformation("ready");
     }

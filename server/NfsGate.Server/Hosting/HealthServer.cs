@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -12,7 +13,8 @@ namespace NfsGate.Server.Hosting;
 
 /// <summary>
 /// The operator's HTTP listener (Kestrel): GET /healthz answers "ok" while the process runs; GET /readyz answers
-/// 200 only when the metadata and the object store respond. Metrics and admin endpoints will join it here.
+/// 200 only when the metadata and the object store respond. Admin endpoints (<see cref="AdminApi"/>) join it through
+/// <c>mapMore</c>.
 /// </summary>
 public sealed class HealthServer : IAsyncDisposable
 {
@@ -27,7 +29,7 @@ public sealed class HealthServer : IAsyncDisposable
     public IPEndPoint Endpoint { get; private set; } = new(IPAddress.Loopback, 0);
 
     public static async Task<HealthServer> StartAsync(IPEndPoint endpoint, Func<CancellationToken, Task<string?>> readinessProblem,
-        ILoggerFactory loggerFactory, CancellationToken ct)
+        ILoggerFactory loggerFactory, CancellationToken ct, Action<IEndpointRouteBuilder>? mapMore = null)
     {
         // Content root = the install directory, not the working directory: the web host reads appsettings.json from
         // there, and a stray one in whatever directory nfsgate was started from must not add Kestrel endpoints.
@@ -60,6 +62,7 @@ public sealed class HealthServer : IAsyncDisposable
             }
             return problem is null ? Results.Text("ready\n") : Results.Text($"not ready: {problem}\n", statusCode: 503);
         });
+        mapMore?.Invoke(app);
         await app.StartAsync(ct);
         var server = new HealthServer(app);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
