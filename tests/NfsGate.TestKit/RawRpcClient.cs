@@ -233,7 +233,7 @@ public sealed class RawRpcClient : IAsyncDisposable
 
     private async Task ReadLoopAsync(int maxReplySize)
     {
-        var reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(leaveOpen: true));
+        var reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 << 10, minimumReadSize: 16 << 10, leaveOpen: true));
         using var assembler = new RecordAssembler(maxReplySize);
         Exception? failure = null;
         try
