@@ -128,7 +128,12 @@ public class ConnectionTests
         await using var h = new PipeHarness(new RpcServerOptions { MaxInFlightPerConnection = 2 });
         for (uint x = 1; x <= 4; x++) await h.SendCallAsync(x, TestProgram.Gated, []);
         await h.Program.GatedStarted.Task.WaitAsync(TimeSpan.FromSeconds(20));
-        await Task.Delay(200); // give an unbounded reader every chance to start the others
+        // Both slots fill (polled: on a loaded machine the second call may start late)...
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (h.Program.GatedRuns < 2 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        Assert.Equal(2, h.Program.GatedRuns);
+        // ...and stay the only ones running: give an unbounded reader every chance to start the others.
+        await Task.Delay(200);
         Assert.Equal(2, h.Program.GatedRuns);
         Assert.True(h.Connection.InFlight <= 2);
         h.Program.Gate.SetResult();
