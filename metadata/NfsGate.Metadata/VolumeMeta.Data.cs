@@ -19,6 +19,7 @@ public sealed partial class VolumeMeta
             if (!Permissions.AllowsWithOwnerOverride(cred, a, Permissions.Write)) return Fail(res, FsStatus.Acces);
             if (end > a.Size)
             {
+                if (CheckQuota(t, _vol, (long)(end - a.Size), 0) != FsStatus.Ok) return Fail(res, FsStatus.DQuot);
                 tx.AddUsage((long)(end - a.Size), 0);
                 a.Size = end;
             }

@@ -52,7 +52,8 @@ internal sealed class BackgroundDeleter(IMetadataStore meta, IObjectStore store,
     /// <summary>One batch: deletes what it can, acknowledges those; returns how many were acknowledged.</summary>
     public async Task<int> RunOnceAsync(CancellationToken ct)
     {
-        var batch = meta.PendingDeletes(options.DeleteBatch);
+        // Only entries whose time has come: compaction queues replaced slices with a grace period.
+        var batch = DueDeletes.Take(meta, options.DeleteBatch);
         if (batch.Count == 0) return 0;
         var done = new bool[batch.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, batch.Count),

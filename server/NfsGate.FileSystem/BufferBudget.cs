@@ -9,6 +9,7 @@ internal sealed class BufferBudget(long max)
 {
     private readonly Lock _lock = new();
     private long _used;
+    private long _peak;
     private TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public long Max => max;
@@ -28,6 +29,7 @@ internal sealed class BufferBudget(long max)
                 if (_used + n <= max)
                 {
                     _used += n;
+                    if (_used > _peak) _peak = _used;
                     return true;
                 }
                 released = _released.Task;
@@ -39,6 +41,20 @@ internal sealed class BufferBudget(long max)
             ct.ThrowIfCancellationRequested();
         }
     }
+
+    /// <summary>Counts <paramref name="n"/> bytes without waiting, even past the cap (data found on disk at startup).</summary>
+    public void Add(long n)
+    {
+        if (n <= 0) return;
+        lock (_lock)
+        {
+            _used += n;
+            if (_used > _peak) _peak = _used;
+        }
+    }
+
+    /// <summary>The most ever reserved at once (tests check the cap holds under load).</summary>
+    public long Peak => Volatile.Read(ref _peak);
 
     public void Release(long n)
     {

@@ -9,7 +9,7 @@ namespace NfsGate.FileSystem;
 /// the pool hands out power-of-two arrays, so growing by copying doubles) and a fully dirty block is easy to spot.
 /// Touching extents within a block are merged. Not thread-safe: the owner holds its lock.
 /// </summary>
-internal sealed class DirtyExtents
+internal sealed class DirtyExtents : IUploadSource
 {
     internal sealed class Extent
     {
@@ -164,6 +164,20 @@ internal sealed class DirtyExtents
             pos += n;
         }
         return rented.AsMemory(0, length);
+    }
+
+    public IReadOnlyList<(long Off, long End)> Runs()
+    {
+        var runs = new List<(long Off, long End)>(_extents.Count);
+        foreach (var e in _extents) runs.Add((e.Off, e.End));
+        return runs;
+    }
+
+    /// <summary>The generation is detached while it is uploaded: nobody mutates it, so reading it unlocked is safe.</summary>
+    public ValueTask<Lease> GetRangeAsync(long off, int length, CancellationToken ct)
+    {
+        var data = GetRange(off, length, out var rented);
+        return ValueTask.FromResult(new Lease(data, rented));
     }
 
     /// <summary>Lays <paramref name="newer"/> on top of this generation (newer bytes win) and empties it.</summary>

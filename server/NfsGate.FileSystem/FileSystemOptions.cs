@@ -51,6 +51,38 @@ public sealed class FileSystemOptions
     /// <summary>Pause of the deleter when the queue is empty or a round failed.</summary>
     public TimeSpan DeleteIdleInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// When COMMIT (and a FILE_SYNC/DATA_SYNC write) may answer: <see cref="CommitMode.Strict"/> once the data is in the
+    /// object store and its slices in the metadata; <see cref="CommitMode.Writeback"/> once the data is fsync'ed in
+    /// <see cref="StagingPath"/> on this node, uploaded in the background (see <see cref="CommitMode"/> for the risk).
+    /// </summary>
+    public CommitMode CommitMode { get; set; } = CommitMode.Strict;
+
+    /// <summary>Directory of the writeback journal (staged data awaiting upload). Needed for writeback.</summary>
+    public string? StagingPath { get; set; }
+
+    /// <summary>
+    /// Cap on staged bytes not yet uploaded. A COMMIT that would pass it waits up to <see cref="MaxWriteWait"/> for
+    /// uploads to make room, then answers JUKEBOX. 4 GiB = a minute of 64 MiB/s ingest while the object store is away.
+    /// </summary>
+    public long MaxStagingBytes { get; set; } = 4L << 30;
+
+    /// <summary>Files whose staged data is uploaded at the same time (each file's records go up in order, one at a time).</summary>
+    public int StagingUploaders { get; set; } = 2;
+
+    /// <summary>Longest pause between attempts to upload a staged record while the object store keeps failing.</summary>
+    public TimeSpan StagingMaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A chunk with more slices than this is compacted in the background (its visible bytes rewritten as few slices);
+    /// 0 disables compaction. Reads cost O(slices²) per chunk to resolve and one GET per visible piece, so 16 small
+    /// flushes' worth is where rewriting starts to pay for itself.
+    /// </summary>
+    public int CompactSliceCount { get; set; } = 16;
+
+    /// <summary>How long replaced slices' objects stay readable after a compaction (for reads that fetched the old list).</summary>
+    public TimeSpan CompactDeleteGrace { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Throws on values that would make the data path hang or spin (zero caps, no workers).</summary>
     public void Validate()
     {
@@ -66,5 +98,25 @@ public sealed class FileSystemOptions
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ReadAheadConcurrency, nameof(ReadAheadConcurrency));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ObjectRetries, nameof(ObjectRetries));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(DeleteBatch, nameof(DeleteBatch));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxStagingBytes, nameof(MaxStagingBytes));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(StagingUploaders, nameof(StagingUploaders));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(StagingMaxRetryDelay.Ticks, nameof(StagingMaxRetryDelay));
+        ArgumentOutOfRangeException.ThrowIfNegative(CompactSliceCount, nameof(CompactSliceCount));
+        ArgumentOutOfRangeException.ThrowIfNegative(CompactDeleteGrace.Ticks, nameof(CompactDeleteGrace));
+        if (CommitMode == CommitMode.Writeback && string.IsNullOrEmpty(StagingPath))
+            throw new ArgumentException("writeback commit mode needs a staging directory", nameof(StagingPath));
     }
+}
+
+/// <summary>What COMMIT waits for.</summary>
+public enum CommitMode
+{
+    /// <summary>Uploaded to the object store and committed in the metadata: survives the loss of this node.</summary>
+    Strict,
+
+    /// <summary>
+    /// Fsync'ed to this node's staging directory with a journal record; uploaded in the background. RISK: until uploaded,
+    /// acknowledged data lives only on this node's disk (a lost disk loses it) and other gateways cannot read it.
+    /// </summary>
+    Writeback,
 }

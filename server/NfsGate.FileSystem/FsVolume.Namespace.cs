@@ -22,6 +22,10 @@ internal sealed partial class FsVolume
             buf.FlushLock.Wait();
             try
             {
+                // Staged (writeback) data of the file must land before the truncate's hole slices, not after.
+                // Holding the flush lock, no new record can be staged meanwhile; writers are not held up.
+                if (_fs.Staging is { } staging && !staging.WaitDrained(VolumeId, ino, _fs.Options.MaxWriteWait))
+                    return WithAttr(OpResult.Fail(FsStatus.Jukebox), ino);
                 buf.Gate.EnterWriteLock();
                 try
                 {
@@ -80,10 +84,21 @@ internal sealed partial class FsVolume
 
     public VolumeUsage Usage() => _meta.Usage();
 
+    private OpResult WithAttr(OpResult res, ulong ino)
+    {
+        if (_meta.GetAttr(ino, out var a) == FsStatus.Ok)
+        {
+            res.ObjBefore = a.Wcc;
+            res.Obj = a;
+        }
+        return res;
+    }
+
     /// <summary>A freed inode's unflushed data can never be read again: drop it, and let the deleter run soon.</summary>
     private OpResult AfterFree(OpResult res)
     {
         if (res.FreedInode == 0) return res;
+        _fs.Staging?.Drop(VolumeId, res.FreedInode);
         if (_buffers.TryRemove(res.FreedInode, out var buf))
         {
             long dropped;

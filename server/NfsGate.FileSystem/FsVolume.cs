@@ -23,6 +23,8 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
     /// <summary>A file not read for 30 s forgets its streams: a reader coming back starts a new pattern anyway.</summary>
     private const long StreamIdleMs = 30_000;
 
+    internal IVolumeMeta Meta => _meta;
+
     public async ValueTask<ReadResult> ReadAsync(Credential cred, ulong ino, ulong offset, Memory<byte> destination, CancellationToken ct = default)
     {
         var st = _meta.CheckRead(cred, ino, out var attr);
@@ -70,14 +72,24 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
 
     private List<(long Off, byte[] Data)>? SnapshotBuffered(ulong ino, long offset, int count)
     {
-        if (!_buffers.TryGetValue(ino, out var buf)) return null;
-        var pieces = new List<(long Off, byte[] Data)>();
-        lock (buf.Lock)
+        List<(long Off, byte[] Data)>? buffered = null;
+        if (_buffers.TryGetValue(ino, out var buf))
         {
-            // Older generation first: applying in list order lets newer bytes win.
-            buf.Flushing?.CollectOverlaps(offset, offset + count, pieces);
-            buf.Current.CollectOverlaps(offset, offset + count, pieces);
+            buffered = [];
+            lock (buf.Lock)
+            {
+                // Older generation first: applying in list order lets newer bytes win.
+                buf.Flushing?.CollectOverlaps(offset, offset + count, buffered);
+                buf.Current.CollectOverlaps(offset, offset + count, buffered);
+            }
         }
+        if (_fs.Staging is not { } staging) return buffered is { Count: > 0 } ? buffered : null;
+        // Staged records are older than anything buffered, so they go first. They are collected AFTER the buffer:
+        // a flush registers its record before it lets go of its generation, so data moving from one to the other is
+        // seen at least once; a record leaves only after its slices are in the metadata, which is read after this.
+        var pieces = new List<(long Off, byte[] Data)>();
+        staging.CollectOverlaps(VolumeId, ino, offset, offset + count, pieces);
+        if (buffered is not null) pieces.AddRange(buffered);
         return pieces.Count == 0 ? null : pieces;
     }
 
@@ -116,7 +128,7 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
             // A background flush may have taken the data first, without making it durable.
             if (st == FsStatus.Ok && !hadData) st = _fs.SyncMeta();
             if (st != FsStatus.Ok)
-                return new WriteResult { Status = st == FsStatus.Stale ? FsStatus.Stale : FsStatus.Io, Before = begin.ObjBefore, After = begin.Obj };
+                return new WriteResult { Status = FlushFailure(st), Before = begin.ObjBefore, After = begin.Obj };
             committed = StableHow.FileSync;
         }
         else if (fullBlock || _fs.Budget.Used >= _fs.Options.BackgroundFlushBytes)
@@ -176,7 +188,7 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
             (st, hadData) = await FlushBufferAsync(buf, durable: true, ct).ConfigureAwait(false);
         if (st != FsStatus.Ok)
         {
-            res.Status = st == FsStatus.Stale ? FsStatus.Stale : FsStatus.Io;
+            res.Status = FlushFailure(st);
             return res;
         }
         // Nothing left to flush, but earlier background flushes and BeginWrites were not durable: sync them.
@@ -189,6 +201,9 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
         if (_meta.GetAttr(ino, out var after) == FsStatus.Ok) res.Obj = after;
         return res;
     }
+
+    /// <summary>What a failed durable flush tells the client: Stale and Jukebox (staging full: retry later) as they are, else Io.</summary>
+    private static FsStatus FlushFailure(FsStatus st) => st is FsStatus.Stale or FsStatus.Jukebox ? st : FsStatus.Io;
 
     /// <summary>
     /// Flushes the buffer's current generation into slices. On failure the data goes back under any newer writes
@@ -213,7 +228,18 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
             Exception? error = null;
             try
             {
-                status = await _fs.Uploader.UploadAsync(_meta, buf.Ino, gen, durable, ct).ConfigureAwait(false);
+                // Writeback: a durable flush is staged locally; so is every flush of a file that still has staged
+                // records, so nothing newer reaches the metadata before them.
+                if (_fs.Staging is { } staging && (durable || staging.HasPending(VolumeId, buf.Ino)))
+                {
+                    status = await staging.StageAsync(VolumeId, buf.Ino, gen, ct).ConfigureAwait(false);
+                    // The record holds the bytes; the file's size (BeginWrite, not durable) must survive with them.
+                    if (status == FsStatus.Ok && durable) status = _fs.SyncMeta();
+                }
+                else
+                {
+                    status = await _fs.Uploader.UploadAsync(_meta, buf.Ino, gen, durable, ct).ConfigureAwait(false);
+                }
             }
             catch (Exception ex)
             {

@@ -3,6 +3,8 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NfsGate.Data;
+using NfsGate.FileSystem.Compaction;
+using NfsGate.FileSystem.Writeback;
 using NfsGate.Metadata;
 
 namespace NfsGate.FileSystem;
@@ -21,6 +23,7 @@ public sealed class GatewayFileSystem : IFileSystem
     private readonly Task[] _workers;
     private readonly Task _ticker;
     private readonly Task _deleter;
+    private readonly Task[] _background;
     private int _disposed;
 
     internal IMetadataStore Meta { get; }
@@ -35,6 +38,23 @@ public sealed class GatewayFileSystem : IFileSystem
     internal BackgroundDeleter Deleter { get; }
     /// <summary>Null when disabled (ReadAheadBlocks 0) or the store cannot prefetch.</summary>
     internal ReadAhead? ReadAhead { get; }
+
+    /// <summary>Null in strict commit mode.</summary>
+    internal StagingArea? Staging { get; }
+    /// <summary>Null when compaction is off (CompactSliceCount 0).</summary>
+    internal SliceCompactor? Compactor { get; }
+
+    /// <summary>Chunks compacted so far (for metrics).</summary>
+    public long Compactions => Compactor?.Compacted ?? 0;
+
+    /// <summary>Compactions thrown away because a write changed the chunk meanwhile (for metrics).</summary>
+    public long CompactionConflicts => Compactor?.Conflicts ?? 0;
+
+    /// <summary>Writeback records fsync'ed locally but not yet uploaded (for metrics; 0 in strict mode).</summary>
+    public long StagedRecords => Staging?.PendingRecords ?? 0;
+
+    /// <summary>Bytes in the writeback staging directory (for metrics; 0 in strict mode).</summary>
+    public long StagedBytes => Staging?.Budget.Used ?? 0;
 
     /// <summary>Block prefetches started by read-ahead (for metrics).</summary>
     public long PrefetchesIssued => ReadAhead?.Issued ?? 0;
@@ -66,6 +86,20 @@ public sealed class GatewayFileSystem : IFileSystem
         for (int i = 0; i < _workers.Length; i++) _workers[i] = Task.Run(FlushWorkerAsync);
         _ticker = Task.Run(TickerAsync);
         _deleter = Task.Run(() => Deleter.RunAsync(_stop.Token));
+
+        var background = new List<Task>();
+        if (options.CompactSliceCount > 0)
+        {
+            Compactor = new SliceCompactor(this);
+            background.Add(Task.Run(() => Compactor.RunAsync(_stop.Token)));
+        }
+        if (options.CommitMode == CommitMode.Writeback)
+        {
+            // Replays what an earlier run staged (also after kill -9) before any request is served.
+            Staging = new StagingArea(this, options.StagingPath!);
+            for (int i = 0; i < options.StagingUploaders; i++) background.Add(Task.Run(() => Staging.RunAsync(_stop.Token)));
+        }
+        _background = [.. background];
     }
 
     public IFsVolume Volume(uint volumeId)
@@ -77,6 +111,9 @@ public sealed class GatewayFileSystem : IFileSystem
             return v;
         }
     }
+
+    /// <summary>The metadata of a volume (the staging uploader has only the volume id of a record).</summary>
+    internal IVolumeMeta VolumeMeta(uint volumeId) => ((FsVolume)Volume(volumeId)).Meta;
 
     private FsVolume[] Volumes()
     {
@@ -158,8 +195,13 @@ public sealed class GatewayFileSystem : IFileSystem
         _stop.Cancel();
         ReadAhead?.Stop();
         _flushQueue.Writer.TryComplete();
-        await Task.WhenAll([.. _workers, _ticker, _deleter]).ConfigureAwait(false);
+        Compactor?.Stop();
+        Staging?.Stop();
+        await Task.WhenAll([.. _workers, _ticker, _deleter, .. _background]).ConfigureAwait(false);
+        // In writeback mode, files with staged records are staged again here (not uploaded): all of it is replayed at
+        // the next start.
         await FlushAllAsync().ConfigureAwait(false);
+        Staging?.CloseAll();
         _stop.Dispose();
     }
 }

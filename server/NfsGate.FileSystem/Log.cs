@@ -36,4 +36,22 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3011, Level = LogLevel.Debug, Message = "read-ahead of volume {Volume} inode {Inode} failed")]
     public static partial void ReadAheadFailed(ILogger logger, uint volume, ulong inode, Exception ex);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Error, Message = "staging record {Path} is damaged ({Problem}); renamed to .bad, not replayed")]
+    public static partial void StagingBad(ILogger logger, string path, string problem);
+
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "replaying {Records} staged writeback records ({Bytes} bytes) from {Dir}")]
+    public static partial void StagingReplay(ILogger logger, int records, long bytes, string dir);
+
+    [LoggerMessage(EventId = 3014, Level = LogLevel.Warning, Message = "commit of volume {Volume} inode {Inode} refused: {Bytes} bytes do not fit the staging area ({Used} used; JUKEBOX)")]
+    public static partial void StagingFull(ILogger logger, uint volume, ulong inode, long bytes, long used);
+
+    [LoggerMessage(EventId = 3015, Level = LogLevel.Error, Message = "staging write for volume {Volume} inode {Inode} failed")]
+    public static partial void StagingWriteFailed(ILogger logger, uint volume, ulong inode, Exception ex);
+
+    [LoggerMessage(EventId = 3016, Level = LogLevel.Warning, Message = "upload of staged record {Seq} (volume {Volume} inode {Inode}) failed: {Status}; retrying in {Seconds:0.###} s")]
+    public static partial void StagingUploadFailed(ILogger logger, uint volume, ulong inode, ulong seq, NfsGate.Metadata.FsStatus status, double seconds, Exception? ex);
+
+    [LoggerMessage(EventId = 3017, Level = LogLevel.Debug, Message = "compaction of volume {Volume} inode {Inode} chunk {Chunk}: {Before} slices -> {After}, {Status}")]
+    public static partial void Compacted(ILogger logger, uint volume, ulong inode, uint chunk, int before, int after, NfsGate.Metadata.FsStatus status);
 }

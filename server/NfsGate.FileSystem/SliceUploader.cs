@@ -14,13 +14,26 @@ internal sealed class SliceUploader(GatewayFileSystem fs)
 {
     private readonly record struct Piece(uint Chunk, uint Pos, uint Len, long FileOffset);
 
-    public async Task<FsStatus> UploadAsync(IVolumeMeta meta, ulong ino, DirtyExtents gen, bool durable, CancellationToken ct)
+    public async Task<FsStatus> UploadAsync(IVolumeMeta meta, ulong ino, IUploadSource source, bool durable, CancellationToken ct)
     {
-        var pieces = Plan(gen);
-        if (pieces.Count == 0) return FsStatus.Ok;
+        var (status, slices) = await StoreAsync(source, ct).ConfigureAwait(false);
+        if (status != FsStatus.Ok || slices.Count == 0) return status;
+        status = meta.AddSlices(ino, slices, durable);
+        if (status == FsStatus.Ok) fs.Compactor?.Notify(meta, ino, slices);
+        return status;
+    }
+
+    /// <summary>
+    /// Uploads the source's runs as new slices (not yet referenced by any file). On failure the blocks that did land
+    /// are deleted again and the status is Io.
+    /// </summary>
+    public async Task<(FsStatus Status, List<(uint Chunk, Slice Slice)> Slices)> StoreAsync(IUploadSource source, CancellationToken ct)
+    {
+        var pieces = Plan(source);
+        var slices = new List<(uint Chunk, Slice Slice)>(pieces.Count);
+        if (pieces.Count == 0) return (FsStatus.Ok, slices);
         ulong firstId = fs.Meta.NewSliceIds(pieces.Count);
 
-        var slices = new List<(uint Chunk, Slice Slice)>(pieces.Count);
         var uploads = new List<Task<string?>>();
         for (int p = 0; p < pieces.Count; p++)
         {
@@ -31,7 +44,7 @@ internal sealed class SliceUploader(GatewayFileSystem fs)
             for (int b = 0; b < blocks; b++)
             {
                 int len = ObjectKeys.BlockLength(piece.Len, b);
-                uploads.Add(UploadBlockAsync(ObjectKeys.BlockKey(id, b, len), gen, piece.FileOffset + (long)b * Layout.BlockSize, len, ct));
+                uploads.Add(UploadBlockAsync(ObjectKeys.BlockKey(id, b, len), source, piece.FileOffset + (long)b * Layout.BlockSize, len, ct));
             }
         }
 
@@ -41,16 +54,16 @@ internal sealed class SliceUploader(GatewayFileSystem fs)
             // Nothing references these slice ids, so nothing else would ever delete the blocks that did land.
             foreach (var key in keys)
                 if (key is not null) await TryDeleteAsync(key).ConfigureAwait(false);
-            return FsStatus.Io;
+            return (FsStatus.Io, slices);
         }
-        return meta.AddSlices(ino, slices, durable);
+        return (FsStatus.Ok, slices);
     }
 
-    /// <summary>Contiguous runs of the generation, split at chunk boundaries.</summary>
-    private static List<Piece> Plan(DirtyExtents gen)
+    /// <summary>Contiguous runs of the source, split at chunk boundaries.</summary>
+    private static List<Piece> Plan(IUploadSource source)
     {
         var pieces = new List<Piece>();
-        var extents = gen.Extents;
+        var extents = source.Runs();
         for (int k = 0; k < extents.Count;)
         {
             long start = extents[k].Off, end = extents[k].End;
@@ -67,14 +80,15 @@ internal sealed class SliceUploader(GatewayFileSystem fs)
     }
 
     /// <summary>Uploads one block with retries; returns its key, or null when it could not be stored.</summary>
-    private async Task<string?> UploadBlockAsync(string key, DirtyExtents gen, long fileOffset, int length, CancellationToken ct)
+    private async Task<string?> UploadBlockAsync(string key, IUploadSource source, long fileOffset, int length, CancellationToken ct)
     {
         await fs.UploadSlots.WaitAsync(ct).ConfigureAwait(false);
         byte[]? rented = null;
         try
         {
-            // The generation is detached: nobody mutates it while the flush runs, so reading it unlocked is safe.
-            var data = gen.GetRange(fileOffset, length, out rented);
+            var lease = await source.GetRangeAsync(fileOffset, length, ct).ConfigureAwait(false);
+            rented = lease.Rented;
+            var data = lease.Data;
             await Retry.RunAsync(async c => { await fs.Store.PutAsync(key, data, c).ConfigureAwait(false); return true; },
                 fs.Options, fs.Logger, "put " + key, ct).ConfigureAwait(false);
             return key;

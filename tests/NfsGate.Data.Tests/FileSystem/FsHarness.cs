@@ -31,10 +31,14 @@ internal sealed class FsHarness : IAsyncDisposable
         _backend = backend;
         Options = options ?? Fast();
         IObjectStore inner;
+        if (backend == Backend.Disk || Options.CommitMode == CommitMode.Writeback)
+            _dir = Directory.CreateTempSubdirectory("nfsgate-fs-").FullName;
+        // Writeback stages on local disk whatever the backend (the journal is files by design).
+        if (Options.CommitMode == CommitMode.Writeback && Options.StagingPath is null)
+            Options.StagingPath = Path.Combine(_dir!, "staging");
         if (backend == Backend.Disk)
         {
-            _dir = Directory.CreateTempSubdirectory("nfsgate-fs-").FullName;
-            inner = new LocalDirObjectStore(Path.Combine(_dir, "objects"));
+            inner = new LocalDirObjectStore(Path.Combine(_dir!, "objects"));
         }
         else
         {
@@ -52,7 +56,34 @@ internal sealed class FsHarness : IAsyncDisposable
         _backend == Backend.Disk ? new MetadataStore(new RocksKvStore(Path.Combine(_dir!, "meta"))) : new MetadataStore(_memoryKv!);
 
     /// <summary>Defaults, but retries and idle pauses that do not slow the tests down.</summary>
-    public static FileSystemOptions Fast() => new() { RetryBaseDelay = TimeSpan.FromMilliseconds(1), DeleteIdleInterval = TimeSpan.FromMilliseconds(50) };
+    public static FileSystemOptions Fast() => new()
+    {
+        RetryBaseDelay = TimeSpan.FromMilliseconds(1),
+        DeleteIdleInterval = TimeSpan.FromMilliseconds(50),
+        StagingMaxRetryDelay = TimeSpan.FromMilliseconds(200),
+        CompactDeleteGrace = TimeSpan.FromMilliseconds(100),
+    };
+
+    public bool Writeback => Options.CommitMode == CommitMode.Writeback;
+
+    /// <summary>
+    /// Writeback only: <see cref="CommitAsync"/> also waits until the staged data is uploaded, so tests that count
+    /// objects right after a COMMIT hold in both modes. Off to keep staged data around (reads must see it).
+    /// </summary>
+    public bool SettleOnCommit = true;
+
+    internal GatewayFileSystem FsInternal => Fs;
+
+    /// <summary>Waits until every staged record is uploaded and committed (at once in strict mode).</summary>
+    public async Task SettleAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (Fs.StagedRecords > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{Fs.StagedRecords} staged records still not uploaded");
+            await Task.Delay(10);
+        }
+    }
 
     public bool FailPuts { set => _failPuts = value; }
     public bool FailGets { set => _failGets = value; }
@@ -122,6 +153,7 @@ internal sealed class FsHarness : IAsyncDisposable
     {
         var res = await Vol.CommitAsync(Credential.Root, ino);
         Assert.Equal(FsStatus.Ok, res.Status);
+        if (Writeback && SettleOnCommit) await SettleAsync();
     }
 
     public ulong Size(ulong ino)

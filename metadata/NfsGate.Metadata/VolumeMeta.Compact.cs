@@ -1,0 +1,81 @@
+namespace NfsGate.Metadata;
+
+/// <summary>
+/// Rewriting a chunk's slice list after its visible bytes were copied into fewer, larger slices (compaction).
+/// A separate interface rather than a member of <see cref="IVolumeMeta"/>: the data path checks for it, so engines and
+/// test doubles without it simply get no compaction.
+/// </summary>
+public interface ISliceCompaction
+{
+    /// <summary>
+    /// Compare-and-swap of one chunk's slice list: if it still equals <paramref name="expected"/>, it becomes
+    /// <paramref name="replacement"/> (empty = the chunk key is removed: all hole) and the old slices are queued for
+    /// deletion <paramref name="deleteGrace"/> from now, so reads that fetched the old list meanwhile still find their
+    /// objects. Otherwise nothing changes and the replacement slices (already uploaded, now unreferenced) are queued
+    /// for deletion at once. Ok = swapped, NotSync = the list changed meanwhile, Stale = the inode is gone.
+    /// </summary>
+    FsStatus ReplaceChunk(ulong ino, uint chunk, IReadOnlyList<Slice> expected, IReadOnlyList<Slice> replacement, TimeSpan deleteGrace);
+}
+
+public sealed partial class VolumeMeta : ISliceCompaction
+{
+    public FsStatus ReplaceChunk(ulong ino, uint chunk, IReadOnlyList<Slice> expected, IReadOnlyList<Slice> replacement, TimeSpan deleteGrace)
+    {
+        var now = Timespec.Now();
+        ulong dueMs = (ulong)Math.Max(0, now.Seconds * 1000 + now.Nanos / 1_000_000 + (long)deleteGrace.TotalMilliseconds);
+        return _kv.Transact(t =>
+        {
+            var tx = new MetaTxn(t, _vol, now);
+            var key = Keys.Chunk(_vol, ino, chunk);
+            FsStatus status = FsStatus.Ok;
+            if (t.Get(Keys.Attr(_vol, ino)) is null) status = FsStatus.Stale;
+            else if (!SameSlices(t.Get(key), expected)) status = FsStatus.NotSync;
+            if (status != FsStatus.Ok)
+            {
+                for (int i = 0; i < replacement.Count; i++) tx.QueueDead(replacement[i]);
+                return status;
+            }
+            if (replacement.Count == 0) t.Delete(key);
+            else t.Set(key, Codec.EncodeSlices(null, replacement));
+            for (int i = 0; i < expected.Count; i++) QueueDeadAt(t, expected[i], dueMs);
+            return FsStatus.Ok;
+        }, durable: false);
+    }
+
+    /// <summary>As MetaTxn.QueueDead, but due at <paramref name="dueMs"/> instead of now.</summary>
+    private static void QueueDeadAt(Kv.IKvTxn t, Slice s, ulong dueMs)
+    {
+        if (s.Id == 0) return; // holes own no object
+        var index = Keys.DeleteIndex(s.Id);
+        if (t.Get(index) is not null) return; // already queued
+        t.Set(Keys.DeleteQueue(dueMs, s.Id), Codec.EncodeU32(s.Size));
+        t.Set(index, Codec.EncodeU64(dueMs));
+    }
+
+    private static bool SameSlices(byte[]? stored, IReadOnlyList<Slice> expected)
+    {
+        if (stored is null) return expected.Count == 0;
+        var current = Codec.DecodeSlices(stored);
+        if (current.Length != expected.Count) return false;
+        for (int i = 0; i < current.Length; i++)
+            if (current[i] != expected[i]) return false;
+        return true;
+    }
+}
+
+/// <summary>The delete-queue entries whose time has come (entries queued with a grace period wait for it).</summary>
+public static class DueDeletes
+{
+    public static IReadOnlyList<DeadSlice> Take(IMetadataStore store, int max)
+    {
+        if (max < 1) return [];
+        // Queue keys sort by time, so "due" is a range: everything before now + 1 ms.
+        ulong nowMs = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var end = Keys.DeleteQueue(nowMs + 1, 0);
+        var page = store.Kv.Read(r => r.Scan(Keys.DeleteQueueStart, end, max));
+        var result = new DeadSlice[page.Count];
+        for (int i = 0; i < page.Count; i++)
+            result[i] = new DeadSlice(Keys.SliceIdOfDeleteQueue(page[i].Key), Codec.DecodeU32(page[i].Value));
+        return result;
+    }
+}

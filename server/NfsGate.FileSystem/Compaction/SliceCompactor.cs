@@ -1,0 +1,172 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using NfsGate.Data;
+using NfsGate.Metadata;
+
+namespace NfsGate.FileSystem.Compaction;
+
+/// <summary>
+/// Background compaction of fragmented chunks. Every flush notifies the chunks it added slices to; a chunk with more
+/// than <see cref="FileSystemOptions.CompactSliceCount"/> slices has its visible bytes copied into one new slice per
+/// contiguous run (holes stay holes: no object is written for them), and the slice list is swapped in one metadata
+/// transaction only if it did not change meanwhile (<see cref="ISliceCompaction.ReplaceChunk"/>). A write racing the
+/// copy makes the swap fail; the copy is then thrown away and the chunk looked at again. The old objects go on the
+/// delete queue with a grace period, for reads that fetched the old list just before the swap.
+/// </summary>
+internal sealed class SliceCompactor(GatewayFileSystem fs)
+{
+    private readonly Channel<(IVolumeMeta Meta, ulong Ino, uint Chunk)> _queue =
+        Channel.CreateUnbounded<(IVolumeMeta, ulong, uint)>(new UnboundedChannelOptions { SingleReader = true });
+    // Dedup: a chunk flushed a thousand times while queued is compacted once.
+    private readonly ConcurrentDictionary<(uint, ulong, uint), byte> _queued = new();
+    private long _compacted, _conflicts;
+    private int _running;
+
+    /// <summary>A swap failed after a bounded number of retries is left until the chunk's next flush notifies it again.</summary>
+    private const int MaxConflictRetries = 3;
+
+    public long Compacted => Interlocked.Read(ref _compacted);
+    public long Conflicts => Interlocked.Read(ref _conflicts);
+
+    /// <summary>Nothing queued and nothing being compacted by the background loop (tests wait for this).</summary>
+    internal bool Idle => _queued.IsEmpty && Volatile.Read(ref _running) == 0;
+
+    /// <summary>Test hook: runs after the new slices are uploaded, right before the swap.</summary>
+    internal Func<Task>? BeforeSwap;
+
+    public void Notify(IVolumeMeta meta, ulong ino, List<(uint Chunk, Slice Slice)> added)
+    {
+        if (meta is not ISliceCompaction) return;
+        uint last = uint.MaxValue;
+        foreach (var (chunk, _) in added)
+        {
+            if (chunk == last) continue;
+            last = chunk;
+            if (_queued.TryAdd((meta.VolumeId, ino, chunk), 0) && !_queue.Writer.TryWrite((meta, ino, chunk)))
+                _queued.TryRemove((meta.VolumeId, ino, chunk), out _);
+        }
+    }
+
+    public void Stop() => _queue.Writer.TryComplete();
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var (meta, ino, chunk) in _queue.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+            {
+                Interlocked.Increment(ref _running);
+                _queued.TryRemove((meta.VolumeId, ino, chunk), out _);
+                try
+                {
+                    for (int attempt = 0; attempt < MaxConflictRetries; attempt++)
+                        if (await CompactAsync(meta, ino, chunk, ct).ConfigureAwait(false) != FsStatus.NotSync) break;
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception ex)
+                {
+                    Log.LoopFailed(fs.Logger, "compaction", ex);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _running);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Compacts one chunk if it has more than the configured number of slices and compaction makes it meaningfully
+    /// shorter. Ok also when there was nothing to do; NotSync when a write raced the copy; Io when a read or upload failed.
+    /// </summary>
+    public async Task<FsStatus> CompactAsync(IVolumeMeta meta, ulong ino, uint chunk, CancellationToken ct)
+    {
+        int threshold = fs.Options.CompactSliceCount;
+        if (threshold == 0 || meta is not ISliceCompaction swap) return FsStatus.Ok;
+        var st = meta.ReadChunk(ino, chunk, out var slices);
+        if (st != FsStatus.Ok || slices.Count <= threshold) return st;
+
+        long chunkStart = (long)chunk * Layout.ChunkSize;
+        var runs = new List<(long Off, long End)>();
+        foreach (var r in SliceIntervals.Visible(slices, 0, (uint)Layout.ChunkSize))
+        {
+            long a = chunkStart + r.Pos, b = a + r.Len;
+            if (runs.Count > 0 && runs[^1].End == a) runs[^1] = (runs[^1].Off, b);
+            else runs.Add((a, b));
+        }
+        // Worth a full copy only if it leaves fewer slices, and either few enough not to trigger again at once or at
+        // most half as many. Scattered small writes can leave as many visible runs as slices; filling the gaps with
+        // zeros to merge them would turn holes into objects.
+        bool worth = runs.Count < slices.Count && (runs.Count <= threshold || runs.Count <= slices.Count / 2);
+        if (!worth || !CopyIsBounded(slices, runs)) return FsStatus.Ok;
+
+        var (stored, added) = await fs.Uploader.StoreAsync(new ChunkSource(fs, meta, ino, runs), ct).ConfigureAwait(false);
+        if (stored != FsStatus.Ok) return stored;
+        if (BeforeSwap is { } hook) await hook().ConfigureAwait(false);
+
+        var replacement = new Slice[added.Count];
+        for (int i = 0; i < replacement.Length; i++) replacement[i] = added[i].Slice;
+        st = swap.ReplaceChunk(ino, chunk, slices, replacement, fs.Options.CompactDeleteGrace);
+        Log.Compacted(fs.Logger, meta.VolumeId, ino, chunk, slices.Count, replacement.Length, st);
+        if (st == FsStatus.Ok) Interlocked.Increment(ref _compacted);
+        else if (st == FsStatus.NotSync) Interlocked.Increment(ref _conflicts);
+        // Unreferenced copies (failed swap) are due for deletion now; replaced slices after the grace period.
+        fs.Deleter.Wake();
+        return st;
+    }
+
+    /// <summary>Copy at most this many bytes per byte of the slices being merged away (all but the largest).</summary>
+    internal const int MaxCopyPerFragmentByte = 8;
+    /// <summary>Past this many slices a chunk is compacted whatever the copy costs: its slice list must stay bounded.</summary>
+    internal const int HardSliceLimit = 256;
+
+    /// <summary>
+    /// Random 4 KiB overwrites on a large file leave one big slice and many tiny ones. Merging them copies the whole
+    /// run (up to 64 MiB) for a few KiB of fragments, so each compaction would upload thousands of times the bytes
+    /// the client wrote (seen on S3: a 256 MiB file grew 916 MiB of new objects under 300 overwrites). Compact only
+    /// when the copy is a small multiple of the fragments, or when the slice list has grown past the hard limit.
+    /// </summary>
+    internal static bool CopyIsBounded(IReadOnlyList<Slice> slices, List<(long Off, long End)> runs)
+    {
+        if (slices.Count > HardSliceLimit) return true;
+        long total = 0, largest = 0;
+        foreach (var s in slices)
+        {
+            total += s.Len;
+            largest = Math.Max(largest, s.Len);
+        }
+        long copy = 0;
+        foreach (var (off, end) in runs) copy += end - off;
+        return copy <= MaxCopyPerFragmentByte * (total - largest);
+    }
+
+    /// <summary>The chunk's current visible bytes, read block by block through the normal read path.</summary>
+    private sealed class ChunkSource(GatewayFileSystem fs, IVolumeMeta meta, ulong ino, List<(long Off, long End)> runs) : IUploadSource
+    {
+        public IReadOnlyList<(long Off, long End)> Runs() => runs;
+
+        public async ValueTask<Lease> GetRangeAsync(long off, int length, CancellationToken ct)
+        {
+            var rented = ArrayPool<byte>.Shared.Rent(length);
+            try
+            {
+                // The list may have changed since it was read; then these bytes are newer, and the swap fails anyway.
+                var st = await fs.Reader.ReadAsync(meta, ino, (ulong)off, rented.AsMemory(0, length), ct).ConfigureAwait(false);
+                if (st != FsStatus.Ok) throw new ObjectStoreException($"compaction read of inode {ino} at {off}: {st}");
+                return new Lease(rented.AsMemory(0, length), rented);
+            }
+            catch
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+                throw;
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+using NfsGate.FileSystem;
+using NfsGate.Metadata;
+
+namespace NfsGate.Data.Tests.FileSystem;
+
+/// <summary>
+/// Background compaction of fragmented chunks: fewer slices, the same bytes, holes kept as holes, old objects deleted
+/// after the grace period, and a write racing the copy wins (the swap is a compare-and-swap).
+/// </summary>
+public class CompactionTests
+{
+    private const int Ki = 1 << 10;
+
+    private static FileSystemOptions Compacting(int sliceCount = 8)
+    {
+        var o = FsHarness.Fast();
+        o.CompactSliceCount = sliceCount;
+        return o;
+    }
+
+    private static int SliceCount(FsHarness h, ulong ino, uint chunk)
+    {
+        Assert.Equal(FsStatus.Ok, h.Meta.OpenVolume(h.VolumeId).ReadChunk(ino, chunk, out var slices));
+        return slices.Count;
+    }
+
+    /// <summary>Writes 4 KiB pieces with a COMMIT after each: one slice per piece, into the file model too.</summary>
+    private static async Task FragmentAsync(FsHarness h, ulong ino, byte[] model, long start, int pieces, int seed)
+    {
+        var rng = new Random(seed);
+        for (int i = 0; i < pieces; i++)
+        {
+            long off = start + (long)rng.Next(0, 64) * Ki; // overlapping rewrites inside a 68 KiB window
+            var data = FsHarness.Random(4 * Ki, seed * 1000 + i);
+            await h.WriteAsync(ino, off, data);
+            await h.CommitAsync(ino);
+            data.CopyTo(model, off);
+        }
+    }
+
+    [Fact]
+    public async Task FragmentedChunkIsCompactedWithTheSameBytesAndOldObjectsGo()
+    {
+        await using var h = new FsHarness(Backend.Memory, Compacting());
+        ulong ino = h.NewFile("f");
+        var model = new byte[200 * Ki];
+        await FragmentAsync(h, ino, model, 0, 40, 1);
+        await FragmentAsync(h, ino, model, 128 * Ki, 40, 2); // a second run, with a hole between the two
+
+        await PollAsync(() => h.Fs.Compactions > 0 && SliceCount(h, ino, 0) <= 8,
+            () => $"{h.Fs.Compactions} compactions, {h.Fs.CompactionConflicts} conflicts, {SliceCount(h, ino, 0)} slices");
+        await CheckAsync(h, ino, model);
+        // Old objects are deleted after the grace period; what stays is the compacted slices' blocks (+ newest pieces).
+        await PollAsync(() => h.ObjectCount() <= 8 && h.Meta.PendingDeletes(1000).Count == 0);
+        await h.CrashAndRestartAsync();
+        await CheckAsync(h, ino, model);
+    }
+
+    [Fact]
+    public async Task HolesStayHoles()
+    {
+        await using var h = new FsHarness(Backend.Memory, Compacting());
+        ulong ino = h.NewFile("sparse");
+        var model = new byte[(4 << 20) + 68 * Ki];
+        await FragmentAsync(h, ino, model, 0, 20, 3);
+        await FragmentAsync(h, ino, model, 4 << 20, 20, 4); // 4 MiB hole between
+        await PollAsync(() => h.Fs.Compactions > 0 && SliceCount(h, ino, 0) <= 8,
+            () => $"{h.Fs.Compactions} compactions, {h.Fs.CompactionConflicts} conflicts, {SliceCount(h, ino, 0)} slices");
+        await PollAsync(() => h.Meta.PendingDeletes(1000).Count == 0);
+        await CheckAsync(h, ino, model);
+        // Two 68 KiB windows plus at most 8 not yet compacted 4 KiB pieces; an object behind the hole would be MiBs.
+        long stored = 0;
+        foreach (var key in h.ObjectKeys()) stored += long.Parse(key.Split('_')[^1]);
+        Assert.True(stored <= 2 * 68 * Ki + 8 * 4 * Ki, $"{stored} bytes stored: the hole got objects");
+    }
+
+    [Fact]
+    public async Task AWriteRacingTheCopyWinsAndTheCopyIsThrownAway()
+    {
+        var options = Compacting(1000); // no background compaction while fragmenting
+        await using var h = new FsHarness(Backend.Memory, options);
+        ulong ino = h.NewFile("f");
+        var model = new byte[68 * Ki];
+        await FragmentAsync(h, ino, model, 0, 20, 5);
+        Assert.Equal(20, SliceCount(h, ino, 0));
+        // The fragmenting flushes' notifications are handled (as no-ops) before compaction is switched on.
+        await PollAsync(() => h.FsInternal.Compactor!.Idle);
+
+        options.CompactSliceCount = 8;
+        var racing = FsHarness.Random(10 * Ki, 99);
+        int raced = 0;
+        h.FsInternal.Compactor!.BeforeSwap = async () =>
+        {
+            // Once: between the copy of the old slices and the swap, a client writes and commits.
+            if (Interlocked.Exchange(ref raced, 1) != 0) return;
+            await h.WriteAsync(ino, 30 * Ki, racing);
+            await h.CommitAsync(ino);
+        };
+        var meta = h.Meta.OpenVolume(h.VolumeId);
+        Assert.Equal(FsStatus.NotSync, await h.FsInternal.Compactor.CompactAsync(meta, ino, 0, CancellationToken.None));
+        Assert.Equal(1, h.Fs.CompactionConflicts);
+        racing.CopyTo(model, 30 * Ki);
+        await CheckAsync(h, ino, model);
+
+        // The racing write's flush notified the chunk again: it is compacted on the next try.
+        await PollAsync(() => h.Fs.Compactions > 0);
+        Assert.True(SliceCount(h, ino, 0) <= 8);
+        await CheckAsync(h, ino, model);
+        // The thrown-away copy and the replaced slices lose their objects: only listed slices keep any.
+        await PollAsync(() => h.Meta.PendingDeletes(1000).Count == 0);
+        Assert.Equal(FsStatus.Ok, meta.ReadChunk(ino, 0, out var slices));
+        var live = new HashSet<string>();
+        foreach (var sl in slices)
+            for (int b = 0; b < ObjectKeys.BlockCount(sl.Size); b++)
+                live.Add(ObjectKeys.BlockKey(sl.Id, b, ObjectKeys.BlockLength(sl.Size, b)));
+        await PollAsync(() => h.ObjectKeys().All(live.Contains));
+        await CheckAsync(h, ino, model);
+    }
+
+    [Fact]
+    public async Task ReplaceChunkIsACompareAndSwap()
+    {
+        await using var h = new FsHarness(Backend.Memory, Compacting(0));
+        ulong ino = h.NewFile("f");
+        await h.WriteAsync(ino, 0, FsHarness.Random(1000, 1));
+        await h.CommitAsync(ino);
+        h.FailDeletes = true; // keeps the queue as the swap left it
+        var meta = (ISliceCompaction)h.Meta.OpenVolume(h.VolumeId);
+        Assert.Equal(FsStatus.Ok, h.Meta.OpenVolume(h.VolumeId).ReadChunk(ino, 0, out var slices));
+        var stale = new List<Slice>(slices) { new(123_456, 10, 0, 0, 10) };
+        Assert.Equal(FsStatus.NotSync, meta.ReplaceChunk(ino, 0, stale, [new Slice(777, 5, 0, 0, 5)], TimeSpan.Zero));
+        Assert.Equal(1, SliceCount(h, ino, 0));
+        Assert.Contains(h.Meta.PendingDeletes(10), d => d.Id == 777); // the unused replacement is queued at once
+        Assert.Equal(FsStatus.Stale, meta.ReplaceChunk(ino + 1000, 0, slices, [], TimeSpan.Zero));
+    }
+
+    [Fact]
+    public async Task ReplacedSlicesWaitForTheGracePeriodBeforeDeletion()
+    {
+        await using var h = new FsHarness(Backend.Memory, Compacting(0));
+        ulong ino = h.NewFile("f");
+        await h.WriteAsync(ino, 0, FsHarness.Random(1000, 1));
+        await h.CommitAsync(ino);
+        var meta = h.Meta.OpenVolume(h.VolumeId);
+        Assert.Equal(FsStatus.Ok, meta.ReadChunk(ino, 0, out var slices));
+        ulong old = slices[0].Id;
+        // Points at an object that does not exist; only the bookkeeping matters here.
+        Assert.Equal(FsStatus.Ok, ((ISliceCompaction)meta).ReplaceChunk(ino, 0, slices, [new Slice(old + 1000, 1000, 0, 0, 1000)], TimeSpan.FromHours(1)));
+        Assert.Contains(h.Meta.PendingDeletes(10), d => d.Id == old); // queued...
+        Assert.DoesNotContain(DueDeletes.Take(h.Meta, 10), d => d.Id == old); // ...but not due
+        await Task.Delay(200); // several deleter rounds
+        Assert.Equal(1, h.ObjectCount()); // still readable by reads that fetched the old list
+    }
+
+    [Fact]
+    public async Task ScatteredWritesAreLeftAlone()
+    {
+        // 20 disjoint 4 KiB pieces: compaction would write 20 slices for 20, so it does not bother.
+        await using var h = new FsHarness(Backend.Memory, Compacting());
+        ulong ino = h.NewFile("f");
+        for (int i = 0; i < 20; i++)
+        {
+            await h.WriteAsync(ino, i * 64L * Ki, FsHarness.Random(4 * Ki, i));
+            await h.CommitAsync(ino);
+        }
+        var meta = h.Meta.OpenVolume(h.VolumeId);
+        Assert.Equal(FsStatus.Ok, await h.FsInternal.Compactor!.CompactAsync(meta, ino, 0, CancellationToken.None));
+        Assert.Equal(20, SliceCount(h, ino, 0));
+        Assert.Equal(0, h.Fs.Compactions);
+    }
+
+    [Fact]
+    public async Task SmallOverwritesOfALargeSliceAreNotCopiedWhole()
+    {
+        // One 4 MiB slice, then 20 scattered 4 KiB overwrites: merging would upload 4 MiB for 80 KiB of fragments
+        // (51x), over the bound, so the chunk keeps its slices and no object is written.
+        await using var h = new FsHarness(Backend.Memory, Compacting());
+        ulong ino = h.NewFile("big");
+        var model = FsHarness.Random(4 << 20, 99);
+        await h.WriteAsync(ino, 0, model);
+        await h.CommitAsync(ino);
+        for (int i = 0; i < 20; i++)
+        {
+            var piece = FsHarness.Random(4 * Ki, 100 + i);
+            long off = i * 200L * Ki;
+            await h.WriteAsync(ino, off, piece);
+            await h.CommitAsync(ino);
+            piece.CopyTo(model, off);
+        }
+        int objects = h.ObjectCount();
+        var meta = h.Meta.OpenVolume(h.VolumeId);
+        Assert.Equal(FsStatus.Ok, await h.FsInternal.Compactor!.CompactAsync(meta, ino, 0, CancellationToken.None));
+        Assert.Equal(21, SliceCount(h, ino, 0));
+        Assert.Equal(objects, h.ObjectCount());
+        await CheckAsync(h, ino, model);
+    }
+
+    /// <summary>The file reads back as the model up to its size (the model may be longer than the file).</summary>
+    private static async Task CheckAsync(FsHarness h, ulong ino, byte[] model)
+    {
+        int size = (int)h.Size(ino);
+        Assert.True(size <= model.Length);
+        Same(model[..size], await h.ReadAsync(ino, 0, size));
+    }
+
+    private static void Same(byte[] expected, byte[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        int diff = expected.AsSpan().CommonPrefixLength(actual);
+        Assert.True(diff == expected.Length, $"bytes differ at {diff}");
+    }
+
+    private static async Task PollAsync(Func<bool> condition, Func<string>? state = null)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached" + (state is null ? "" : ": " + state()));
+            await Task.Delay(20);
+        }
+    }
+}
