@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# The S3 data path under load, with the Linux kernel NFS client (../shared/tools/nfs-vm) against out/nfsgate on a
+# real S3 server (../shared/tools/s3-ceph) with a block cache far smaller than the data, so it must evict:
+#   (1) fio writes S3_FIO_SIZE (default 2g) sequentially in 1 MiB blocks, then random 4 KiB overwrites; nfsgate's
+#       peak RSS (VmHWM) during that boot must stay under 1 GiB; kill -9, cache deleted, restart, and a second boot
+#       checks every byte (all of it now comes from S3);
+#   (2) a write storm: parallel writers fsync every chunk and print what they fsync'ed; nfsgate is kill -9'ed
+#       (and its cache deleted) twice in the middle and restarted; the writers resume (hard mount), and a last boot
+#       checks every fsync'ed range.
+# Run by tests/e2e/run.sh as one stage, or alone (after `make build`). Ends with "N passed, M failed"; exits non-zero
+# on any failure. Environment: NFSGATE (server binary), NFSVM, S3CEPH (tool paths), NFSGATE_SKIP_S3=1 or
+# E2E_SKIP_VM=1 (skip the stage), S3_FIO_SIZE (fio file size, e.g. 512m for a quick local run),
+# S3_FIO_OVERWRITES (number of 4 KiB overwrites), S3_STORM_CHUNKS (768 KiB chunks per writer).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+NFSGATE=${NFSGATE:-$ROOT/out/nfsgate}
+NFSVM=${NFSVM:-$ROOT/../shared/tools/nfs-vm/nfs-vm}
+S3CEPH=${S3CEPH:-$ROOT/../shared/tools/s3-ceph/s3-ceph}
+FIO_SIZE=${S3_FIO_SIZE:-2g}
+FIO_OVERWRITES=${S3_FIO_OVERWRITES:-1000}
+STORM_WRITERS=4
+STORM_CHUNKS=${S3_STORM_CHUNKS:-16}
+# 1 GiB: the issue's memory bound for the server under a large sequential load.
+RSS_LIMIT_KIB=$((1 << 20))
+pass=0
+fail=0
+
+ok()  { pass=$((pass + 1)); echo "PASS $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+
+if [ "${NFSGATE_SKIP_S3:-}" = 1 ] || [ "${E2E_SKIP_VM:-}" = 1 ]; then
+    echo "s3-kernel: NFSGATE_SKIP_S3=1 or E2E_SKIP_VM=1: not run"
+    finish
+fi
+if [ ! -x "$NFSGATE" ]; then bad "s3-kernel: $NFSGATE exists (run 'make build' first)"; finish; fi
+if [ ! -x "$NFSVM" ]; then bad "s3-kernel: nfs-vm found at $NFSVM"; finish; fi
+
+W=$(mktemp -d /tmp/nfsgate-s3k.XXXXXX)
+SERVER_PID=
+S3_BUCKET=
+
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then kill -KILL "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
+    # The run's bucket, with its objects, so runs do not pile up on the shared S3 server (Ceph's own admin tool:
+    # a bucket is not nfsgate's to remove).
+    if [ -n "$S3_BUCKET" ]; then
+        radosgw-admin -c "${S3_CEPH_DIR:-/tmp/s3-ceph}/ceph.conf" bucket rm --bucket="$S3_BUCKET" --purge-objects >/dev/null 2>&1 || true
+    fi
+    if [ "$fail" -ne 0 ] && [ -f "$W/server.log" ]; then
+        echo "--- last lines of the server log ($W/server.log) ---"
+        tail -n 40 "$W/server.log"
+    fi
+    # Keep the work dir after a failure for inspection, except on CI where disk is scarce.
+    if [ "$fail" -eq 0 ] || [ "${CI:-}" = true ]; then rm -rf "$W"; else echo "kept $W"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    local p
+    for _ in $(seq 1 50); do
+        p=$((20000 + RANDOM % 40000))
+        if ! ss -Htln "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
+    done
+    return 1
+}
+
+start_server() {   # → SERVER_PID, once both ports listen (up to 120 s: RocksDB open and JIT on a loaded machine)
+    "$NFSGATE" serve --config "$W/nfsgate.json" >>"$W/server.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 1 600); do
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "nfsgate exited during start-up:"; tail -n 30 "$W/server.log" | sed 's/^/    /'
+            SERVER_PID=; return 1
+        fi
+        if ss -Htln "sport = :$PORT" | grep -q . && ss -Htln "sport = :$HTTP_PORT" | grep -q .; then return 0; fi
+        sleep 0.2
+    done
+    echo "nfsgate did not listen on $PORT within 120 s"; return 1
+}
+
+# kill -9 (no flush, no clean close: a crash), the block cache deleted, and a restart on the same metadata: what
+# the next boot reads can only come from S3.
+crash_and_restart() {   # label
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -KILL "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+        SERVER_PID=
+    else
+        bad "$1: nfsgate was no longer running at the kill -9"; SERVER_PID=
+    fi
+    rm -rf "$W/cache"
+    if start_server; then ok "$1: kill -9, cache deleted, restarted"; else bad "$1: restart after kill -9"; return 1; fi
+}
+
+peak_rss_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null; }
+
+count_guest() {   # output file → adds its PASS/FAIL lines to the totals
+    pass=$((pass + $(grep -c '^PASS ' "$1")))
+    fail=$((fail + $(grep -c '^FAIL ' "$1")))
+}
+
+vm() {   # label, guest script, mode, extra nfs-vm args... → output in $W/label.out, nfs-vm's exit status
+    local label=$1 script=$2 mode=$3; shift 3
+    "$NFSVM" --port "$PORT" --mountport "$PORT" --export / --mem 2G --timeout 1500 "$@" \
+        -- bash "/host$ROOT/tests/e2e/$script" "$mode" >"$W/$label.out" 2>"$W/$label.err"
+}
+
+vm_result() {   # label, nfs-vm exit status
+    if [ "$2" -eq 0 ]; then ok "$1: nfs-vm mount, run, clean unmount"
+    else bad "$1: nfs-vm exited $2"; grep '^nfs-vm:' "$W/$1.err" | tail -n 20 | sed 's/^/    /'; fi
+}
+
+# --- setup: S3, a bucket of our own, a server with a 256 MiB cache ----------------------------------------
+if ! env=$(bash "$S3CEPH" start 2>"$W/s3-ceph.err"); then
+    bad "s3-kernel: s3-ceph start (set NFSGATE_SKIP_S3=1 to skip)"; tail -n 20 "$W/s3-ceph.err" | sed 's/^/    /'
+    finish
+fi
+eval "$(printf '%s\n' "$env" | grep '^export S3_')"
+S3_BUCKET="nfsgate-s3k-$(date -u +%Y%m%d-%H%M%S)-$RANDOM"
+PORT=$(free_port) && HTTP_PORT=$(free_port) || { bad "s3-kernel: free ports"; finish; }
+# The cache is 256 MiB against a 2 GiB file: most of what the first boot wrote has been evicted by the time it ends.
+cat >"$W/nfsgate.json" <<JSON
+{
+  // written by tests/e2e/s3-kernel.sh
+  "listen": "127.0.0.1:$PORT", "portmapper": "off", "http": "127.0.0.1:$HTTP_PORT", "dataDir": "$W/data",
+  "objectStore": { "type": "s3", "endpoint": "$S3_ENDPOINT", "bucket": "$S3_BUCKET", "region": "$S3_REGION",
+                   "prefix": "s3k/", "createBucket": true },
+  "cache": { "path": "$W/cache", "size": "256MiB", "minFreeRatio": 0 },
+}
+JSON
+export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+echo "s3-kernel: work dir $W, port $PORT, bucket $S3_BUCKET, fio size $FIO_SIZE"
+if ! start_server; then bad "s3-kernel: nfsgate starts on S3"; finish; fi
+ok "s3-kernel: nfsgate starts on bucket $S3_BUCKET with a 256 MiB cache"
+
+# --- (1) fio: large sequential write + random overwrites, then every byte back from S3 ----------------------
+start=$SECONDS
+vm "fio write" guest-s3-fio.sh write -e "E2E_FIO_SIZE=$FIO_SIZE" -e "E2E_FIO_OVERWRITES=$FIO_OVERWRITES"
+rc=$?
+grep -v '^OVERWRITE ' "$W/fio write.out"
+count_guest "$W/fio write.out"
+vm_result "fio write" $rc
+echo "s3-kernel: fio write boot took $((SECONDS - start)) s"
+grep '^OVERWRITE ' "$W/fio write.out" | cut -d' ' -f2 >"$W/overwrites"
+rss=$(peak_rss_kib)
+if [ -n "$rss" ] && [ "$rss" -le $RSS_LIMIT_KIB ]; then
+    ok "s3-kernel: nfsgate peak RSS during the $FIO_SIZE fio run: $((rss / 1024)) MiB (limit $((RSS_LIMIT_KIB / 1024)) MiB)"
+else
+    bad "s3-kernel: nfsgate peak RSS during the $FIO_SIZE fio run: ${rss:-unknown} KiB (limit $RSS_LIMIT_KIB KiB)"
+fi
+check_cache() {   # the cache stayed within its size while it held data (du counts blocks actually used)
+    local used
+    used=$(du -sk "$W/cache" 2>/dev/null | cut -f1)
+    if [ -n "$used" ] && [ "$used" -gt 0 ] && [ "$used" -le $((256 * 1024 + 16 * 1024)) ]; then
+        ok "s3-kernel: block cache in use and within its 256 MiB: $((used / 1024)) MiB on disk"
+    else
+        bad "s3-kernel: block cache uses ${used:-unknown} KiB on disk (want >0 and at most 256 MiB plus 16 MiB of slack)"
+    fi
+}
+check_cache
+
+if crash_and_restart "fio"; then
+    start=$SECONDS
+    vm "fio verify" guest-s3-fio.sh verify -e "E2E_FIO_SIZE=$FIO_SIZE" -e "E2E_FIO_OVERWRITES=$FIO_OVERWRITES" \
+        -e "E2E_OVERWRITES=/host$W/overwrites"
+    rc=$?
+    cat "$W/fio verify.out"
+    count_guest "$W/fio verify.out"
+    vm_result "fio verify" $rc
+    echo "s3-kernel: fio verify boot took $((SECONDS - start)) s"
+    rss=$(peak_rss_kib)
+    if [ -n "$rss" ] && [ "$rss" -le $RSS_LIMIT_KIB ]; then
+        ok "s3-kernel: nfsgate peak RSS during the $FIO_SIZE cold read: $((rss / 1024)) MiB (limit $((RSS_LIMIT_KIB / 1024)) MiB)"
+    else
+        bad "s3-kernel: nfsgate peak RSS during the $FIO_SIZE cold read: ${rss:-unknown} KiB (limit $RSS_LIMIT_KIB KiB)"
+    fi
+fi
+
+# --- (2) write storm with kill -9 in the middle -------------------------------------------------------------
+# 80 chunks of 768 KiB of random data made on the host (the emulated guest's /dev/urandom is slow), and their sums.
+head -c $((80 * 768 << 10)) /dev/urandom >"$W/storm-src.bin"
+for ((s = 0; s < 80; s++)); do
+    dd if="$W/storm-src.bin" bs=64k skip=$((s * 12)) count=12 status=none | sha256sum | cut -d' ' -f1
+done >"$W/storm-sums"
+total=$((STORM_WRITERS * STORM_CHUNKS))
+fsynced() { local n; n=$(grep -c '^FSYNCED ' "$W/storm.out" 2>/dev/null); echo "${n:-0}"; }
+
+storm() {
+    local vm_pid rc kill_at n
+    start=$SECONDS
+    vm storm guest-s3-storm.sh write -e "E2E_STORM_SRC=/host$W/storm-src.bin" -e "E2E_STORM_SUMS=/host$W/storm-sums" \
+        -e "E2E_STORM_WRITERS=$STORM_WRITERS" -e "E2E_STORM_CHUNKS=$STORM_CHUNKS" &
+    vm_pid=$!
+    # Two crashes, at about a quarter and at about three fifths of the storm's chunks; the writers are mid-write
+    # at that moment (four of them, each between its dd's write and its fsync most of the time).
+    for kill_at in $((total / 4)) $((total * 3 / 5)); do
+        while kill -0 "$vm_pid" 2>/dev/null && [ "$(fsynced)" -lt "$kill_at" ]; do sleep 0.1; done
+        if ! kill -0 "$vm_pid" 2>/dev/null; then bad "storm: the VM ended before $kill_at chunks were fsync'ed"; break; fi
+        n=$(fsynced)
+        crash_and_restart "storm (after $n fsync'ed chunks)" || break
+    done
+    wait "$vm_pid"; rc=$?
+    cat "$W/storm.out" | grep -v '^FSYNCED '
+    count_guest "$W/storm.out"
+    vm_result storm $rc
+    n=$(fsynced)
+    if [ "$n" -eq "$total" ]; then ok "storm: all $total chunks fsync'ed, $((SECONDS - start)) s"
+    else bad "storm: $n of $total chunks fsync'ed"; fi
+}
+storm
+
+if crash_and_restart "storm check"; then
+    grep '^FSYNCED ' "$W/storm.out" >"$W/storm.log"
+    vm "storm check" guest-s3-storm.sh check -e "E2E_STORM_LOG=/host$W/storm.log"
+    rc=$?
+    cat "$W/storm check.out"
+    count_guest "$W/storm check.out"
+    vm_result "storm check" $rc
+fi
+
+# --- an orderly stop --------------------------------------------------------------------------------------
+pid=$SERVER_PID; SERVER_PID=
+kill -TERM "$pid" 2>/dev/null
+for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then bad "s3-kernel: nfsgate did not stop within 30 s of SIGTERM"; kill -KILL "$pid"; wait "$pid" 2>/dev/null
+else wait "$pid"; rc=$?; if [ $rc -eq 0 ]; then ok "s3-kernel: SIGTERM: exit 0"; else bad "s3-kernel: SIGTERM: nfsgate exited $rc"; fi; fi
+
+finish
