@@ -20,12 +20,20 @@ namespace NfsGate.Metadata;
 /// | next inode number  | 'V' vol:u32 'N'                        | i64 counter = last inode number handed out     |
 /// | used bytes         | 'V' vol:u32 'U'                        | i64 counter = sum of regular file sizes        |
 /// | inode count        | 'V' vol:u32 'K'                        | i64 counter                                    |
+/// | volume quota       | 'V' vol:u32 'q'                        | ver, bytes:u64, inodes:u64 (0 = no limit)      |
+/// | trash retention    | 'V' vol:u32 'r'                        | ver, seconds:u64 (absent = trash off)          |
+/// | trash directory    | 'V' vol:u32 't'                        | ver, inode:u64                                 |
+/// | trash entry seq    | 'V' vol:u32 'R'                        | i64 counter = last trash id handed out         |
+/// | trash entry        | 'V' vol:u32 'T' id:u64                 | ver, deletedMs:i64, dir:u64, bytes:u64, name   |
+/// | trash bytes        | 'V' vol:u32 'b'                        | i64 counter = bytes of files in the trash      |
+/// | trash inodes       | 'V' vol:u32 'i'                        | i64 counter = files in the trash               |
 /// | export → volume    | 'E' name:utf8                          | ver, volume id:u32                             |
 /// | next volume id     | 'G' 'v'                                | i64 counter                                    |
 /// | next slice id      | 'G' 's'                                | i64 counter = last slice id handed out         |
 /// | handle secret      | 'G' 'k'                                | ver, 32 random bytes                           |
 /// | delete queue       | 'L' ms:u64 slice:u64                   | ver, size:u32 (ms = Unix time it was queued)   |
 /// | delete queue index | 'M' slice:u64                          | ver, ms:u64 (finds the 'L' key from a slice id)|
+/// | node heartbeat      | 'H' node id:utf8                       | ver, JSON (Hosting/MembershipRecord.cs)        |
 ///
 /// Counters carry no version byte: their format is fixed by IKvTxn.IncrementBy.
 /// Integers inside values are little-endian (they are never compared bytewise).
@@ -78,6 +86,22 @@ public static class Keys
     public static byte[] NextInode(uint vol) => VolumeKey(vol, (byte)'N');
     public static byte[] UsedBytes(uint vol) => VolumeKey(vol, (byte)'U');
     public static byte[] InodeCount(uint vol) => VolumeKey(vol, (byte)'K');
+    public static byte[] Quota(uint vol) => VolumeKey(vol, (byte)'q');
+    public static byte[] TrashRetention(uint vol) => VolumeKey(vol, (byte)'r');
+    public static byte[] TrashDir(uint vol) => VolumeKey(vol, (byte)'t');
+    public static byte[] TrashSeq(uint vol) => VolumeKey(vol, (byte)'R');
+    public static byte[] TrashBytes(uint vol) => VolumeKey(vol, (byte)'b');
+    public static byte[] TrashInodes(uint vol) => VolumeKey(vol, (byte)'i');
+
+    public static byte[] TrashEntry(uint vol, ulong id)
+    {
+        var k = new byte[VolumePrefixLength + 1 + 8];
+        VolumeKey(vol, (byte)'T').CopyTo(k, 0);
+        BinaryPrimitives.WriteUInt64BigEndian(k.AsSpan(VolumePrefixLength + 1), id);
+        return k;
+    }
+
+    public static byte[] TrashEntryEnd(uint vol) => VolumeKey(vol, (byte)'T' + 1);
 
     public static byte[] Export(string name)
     {
@@ -91,6 +115,18 @@ public static class Keys
     public static readonly byte[] NextVolume = [(byte)'G', (byte)'v'];
     public static readonly byte[] NextSlice = [(byte)'G', (byte)'s'];
     public static readonly byte[] Secret = [(byte)'G', (byte)'k'];
+
+    /// <summary>A gateway's heartbeat row (cluster membership); the range of all of them is [NodesStart, NodesEnd).</summary>
+    public static byte[] Node(string nodeId)
+    {
+        var k = new byte[1 + Encoding.UTF8.GetByteCount(nodeId)];
+        k[0] = (byte)'H';
+        Encoding.UTF8.GetBytes(nodeId, k.AsSpan(1));
+        return k;
+    }
+
+    public static readonly byte[] NodesStart = [(byte)'H'];
+    public static readonly byte[] NodesEnd = [(byte)'H' + 1];
 
     public static byte[] DeleteQueue(ulong ms, ulong slice)
     {

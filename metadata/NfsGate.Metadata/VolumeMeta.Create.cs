@@ -82,6 +82,8 @@ public sealed partial class VolumeMeta
             if (attrs.Gid is uint g && !cred.IsRoot && !cred.InGroup(g)) return Fail(res, FsStatus.Perm);
             if (type == FileType.Regular && attrs.Size > Layout.MaxFileSize) return Fail(res, FsStatus.FBig);
             if (type == FileType.Directory && d.Nlink >= MaxLink) return Fail(res, FsStatus.MLink);
+            var quota = CheckQuota(t, _vol, type == FileType.Regular ? (long)(attrs.Size ?? 0) : 0, 1);
+            if (quota != FsStatus.Ok) return Fail(res, quota);
 
             bool sgidDir = (d.Mode & Permissions.SetGid) != 0;
             var n = new Attr

@@ -32,7 +32,8 @@ public sealed partial class VolumeMeta
             if (isRmdir && !tx.DirIsEmpty(ino)) return Fail(res, FsStatus.NotEmpty);
 
             tx.RemoveEntry(dir, nameBytes, seq);
-            if (tx.Unlink(ref o)) res.FreedInode = ino;
+            if (!isRmdir && o.Nlink <= 1 && TrashOn(t, _vol)) MoveToTrash(tx, ref o, dir, name); // VolumeMeta.Trash.cs
+            else if (tx.Unlink(ref o)) res.FreedInode = ino;
             if (isRmdir) d.Nlink--;
             d.Mtime = d.Ctime = now;
             tx.PutAttr(d);

@@ -12,6 +12,42 @@ public sealed record Export(uint Id, string Name, string Path, bool ReadOnly, IF
     /// </summary>
     public IReadOnlyList<string> Groups { get; init; } = [];
 
+    /// <summary>
+    /// exports[].clients: ordered rules, the first whose match covers the client decides; no match = no access.
+    /// Null = the export has no rules: open to every client, read-write, no squash (then <see cref="Groups"/> alone
+    /// limits who may mount and use it).
+    /// </summary>
+    public IReadOnlyList<ClientRule>? Clients { get; init; }
+
+    /// <summary>The export's quota as FSSTAT reports it (enforced in the volume's metadata); null = none.</summary>
+    public VolumeQuota? Quota { get; init; }
+
+    /// <summary>The use the quota counts (the trash excluded), for FSSTAT; null = the volume's whole usage.</summary>
+    public Func<VolumeUsage>? QuotaUsage { get; init; }
+
+    /// <summary>Decides for one call or mount: the rules (or groups) and, if the rule asks, a privileged source port.</summary>
+    public ClientDecision Decide(System.Net.IPEndPoint client)
+    {
+        var addr = client.Address.IsIPv4MappedToIPv6 ? client.Address.MapToIPv4() : client.Address;
+        if (Clients is not { } rules) return AllowsClient(addr) ? ClientDecision.Open : ClientDecision.Denied;
+        foreach (var r in rules)
+        {
+            if (!r.Matches(addr)) continue;
+            if (r.Access == ExportAccess.None || (r.RequirePrivilegedPort && client.Port >= 1024)) return ClientDecision.Denied;
+            return new ClientDecision(r.Access, r.Squash, r.AnonUid, r.AnonGid);
+        }
+        return ClientDecision.Denied;
+    }
+
+    /// <summary>What MOUNT EXPORT lists as groups: the legacy groups, or the matches of rules that grant access.</summary>
+    public IEnumerable<string> ListedGroups =>
+        Clients is { } rules ? rules.Where(r => r.Access != ExportAccess.None).Select(r => r.Match).Distinct() : Groups;
+
+    private Export? _readOnlyView;
+
+    /// <summary>This export as seen by a read-only client (ACCESS then never grants MODIFY/EXTEND/DELETE).</summary>
+    internal Export ReadOnlyView => ReadOnly ? this : (_readOnlyView ??= this with { ReadOnly = true });
+
     public bool AllowsClient(System.Net.IPAddress client)
     {
         if (Groups.Count == 0) return true;
@@ -63,7 +99,13 @@ public sealed class ExportTable
     /// Resolves a MOUNT path: the export whose path is the longest prefix on a '/' boundary, then the remaining
     /// components looked up as root inside it (so a client may mount a subdirectory).
     /// </summary>
-    public MountStat3 Resolve(string mountPath, out Export? export, out ulong inode)
+    public MountStat3 Resolve(string mountPath, out Export? export, out ulong inode) => Resolve(mountPath, null, out export, out inode);
+
+    /// <summary>
+    /// As <see cref="Resolve(string, out Export?, out ulong)"/>, refusing with MNT3ERR_ACCES before any lookup when
+    /// <paramref name="allowed"/> says no: a client without access learns nothing of the export's directories.
+    /// </summary>
+    public MountStat3 Resolve(string mountPath, Func<Export, bool>? allowed, out Export? export, out ulong inode)
     {
         export = null;
         inode = 0;
@@ -78,6 +120,7 @@ public sealed class ExportTable
             if (IsPrefix(e.Path, path) && (best is null || e.Path.Length > best.Path.Length)) best = e;
         }
         if (best is null) return MountStat3.MNT3ERR_NOENT;
+        if (allowed is not null && !allowed(best)) return MountStat3.MNT3ERR_ACCES;
 
         ulong ino = INamespace.RootInode;
         var rest = best.Path == "/" ? path : path[best.Path.Length..];

@@ -138,8 +138,7 @@ public sealed partial class MountProgram : IRpcProgram
         var st = ReadDirPath(call, out var path);
         Export? export = null;
         ulong ino = 0;
-        if (st == MountStat3.MNT3_OK) st = _exports.Resolve(path, out export, out ino);
-        if (st == MountStat3.MNT3_OK && !export!.AllowsClient(call.Client.Address)) st = MountStat3.MNT3ERR_ACCES;
+        if (st == MountStat3.MNT3_OK) st = _exports.Resolve(path, e => e.Decide(call.Client).Access != ExportAccess.None, out export, out ino);
         Attr attr = default;
         if (st == MountStat3.MNT3_OK && export!.Volume.GetAttr(ino, out attr) != FsStatus.Ok) st = MountStat3.MNT3ERR_NOENT;
         if (st != MountStat3.MNT3_OK)
@@ -202,7 +201,7 @@ public sealed partial class MountProgram : IRpcProgram
         {
             w.WriteBool(true);
             w.WriteString(e.Path);
-            foreach (var g in e.Groups)
+            foreach (var g in e.ListedGroups)
             {
                 w.WriteBool(true);
                 w.WriteString(g);

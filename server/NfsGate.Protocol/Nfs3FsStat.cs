@@ -53,6 +53,23 @@ internal static class Nfs3FsStat
         }
         ulong tfiles = Math.Max(o.TotalFiles, usage.Inodes);
         ulong ffiles = tfiles - usage.Inodes;
+        if (q.Export.Quota is { } quota)
+        {
+            if (q.Export.QuotaUsage is { } quotaUsage) usage = quotaUsage();
+            // The team's quota is its file system: df on the client shows the quota as size and the export's own use,
+            // and never more free space than the store itself has.
+            if (quota.Bytes != 0)
+            {
+                ulong free = quota.Bytes > usage.UsedBytes ? quota.Bytes - usage.UsedBytes : 0;
+                fbytes = Math.Min(fbytes, free);
+                tbytes = quota.Bytes;
+            }
+            if (quota.Inodes != 0)
+            {
+                tfiles = quota.Inodes;
+                ffiles = quota.Inodes > usage.Inodes ? quota.Inodes - usage.Inodes : 0;
+            }
+        }
         var w = q.W;
         q.Status(NfsStat3.NFS3_OK);
         q.PostOp(q.Attr);

@@ -43,6 +43,20 @@ public class KeySchemaGoldenTests
     }
 
     [Fact]
+    public void Quota_and_trash_keys()
+    {
+        Assert.Equal("56" + "00000009" + "71", Hex(Keys.Quota(9)));
+        Assert.Equal("56" + "00000009" + "72", Hex(Keys.TrashRetention(9)));
+        Assert.Equal("56" + "00000009" + "74", Hex(Keys.TrashDir(9)));
+        Assert.Equal("56" + "00000009" + "52", Hex(Keys.TrashSeq(9)));
+        Assert.Equal("56" + "00000009" + "54" + "0000000000000102", Hex(Keys.TrashEntry(9, 0x102)));
+        Assert.Equal("56" + "00000009" + "55", Hex(Keys.TrashEntryEnd(9)));
+        Assert.Equal("56" + "00000009" + "62", Hex(Keys.TrashBytes(9)));
+        Assert.Equal("56" + "00000009" + "69", Hex(Keys.TrashInodes(9)));
+        Assert.Equal("01" + "0A00000000000000" + "0300000000000000", Convert.ToHexString(VolumeMeta.EncodeQuota(new VolumeQuota(10, 3))));
+    }
+
+    [Fact]
     public void Global_keys()
     {
         Assert.Equal("45" + "2F6578", Hex(Keys.Export("/ex")));
@@ -51,6 +65,7 @@ public class KeySchemaGoldenTests
         Assert.Equal("476B", Hex(Keys.Secret));
         Assert.Equal("4C" + "0000000000000102" + "0000000000000304", Hex(Keys.DeleteQueue(0x102, 0x304)));
         Assert.Equal("4D" + "0000000000000304", Hex(Keys.DeleteIndex(0x304)));
+        Assert.Equal("48" + "6E31", Hex(Keys.Node("n1")));
     }
 
     [Fact]

@@ -23,6 +23,10 @@ public class ApplianceConfigTests
         Assert.Equal(10L << 30, c.Cache.SizeBytes);
         Assert.True(c.Cache.IsActive);
         Assert.Equal(ObjectStoreType.Local, c.ObjectStore.Type);
-        Assert.Equal([new ExportConfig("default", "/", false)], c.Exports);
+        var e = Assert.Single(c.Exports);
+        Assert.Equal(("default", "/", false), (e.Name, e.Path, e.ReadOnly));
+        // The example shows explicit rules with root squash, never an open export.
+        Assert.NotNull(e.Clients);
+        Assert.All(e.Clients, r => Assert.Equal(NfsGate.Protocol.SquashMode.Root, r.Squash));
     }
 }

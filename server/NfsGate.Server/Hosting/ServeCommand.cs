@@ -8,7 +8,9 @@ namespace NfsGate.Server.Hosting;
 /// <summary>`nfsgate serve`: start the gateway, wait for SIGINT or SIGTERM, stop it in order, exit 0.</summary>
 public static class ServeCommand
 {
-    public static async Task<int> RunAsync(GatewayConfig config)
+    /// <param name="configFile">Where runtime export changes are written (null = in memory only).</param>
+    /// <param name="reload">Re-reads the configuration on SIGHUP (file, environment, flags); null = SIGHUP only logs.</param>
+    public static async Task<int> RunAsync(GatewayConfig config, string? configFile = null, Func<GatewayConfig>? reload = null)
     {
         using var loggerFactory = LogSetup.Create(config.Log);
         var log = loggerFactory.CreateLogger("NfsGate.Server");
@@ -43,6 +45,16 @@ public static class ServeCommand
             log.LogCritical(e, "start-up failed: {Message}", e.Message);
             return Program.ExitFailure;
         }
+
+        // SIGHUP re-reads the configuration and applies its exports (rules, quotas, trash) without a restart; other
+        // sections are read only at start. The reload runs off the signal thread: it touches metadata.
+        host.ExportAdmin.UseConfigFile(configFile, reload);
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            log.LogInformation("received SIGHUP, reloading exports from {File}", configFile ?? "(no file: environment and flags)");
+            _ = Task.Run(() => host.ExportAdmin.Reload());
+        });
 
         try
         {
