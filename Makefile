@@ -36,8 +36,9 @@ test:
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED"; else echo "make test: all stages passed"; fi; \
 	exit $$rc
 
-bench:
-	@echo "see perf/README.md"
+# Side by side with nfs-ganesha (perf/README.md): BENCH_QUICK=1 for smaller sizes; micro-benchmarks: perf/micro.sh.
+bench: build
+	perf/bench.sh
 
 clean:
 	rm -rf out

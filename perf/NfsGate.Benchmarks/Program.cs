@@ -1,0 +1,4 @@
+using BenchmarkDotNet.Running;
+
+// Arguments go to BenchmarkDotNet, e.g. --filter '*Dispatch*' --job short.
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# make bench: nfs-ganesha (VFS FSAL on the local disk) and nfsgate (embedded defaults, and again with the S3 backend
+# on ../shared/tools/s3-ceph) side by side on this machine, the same workloads against each, interleaved so drift
+# hits all of them:
+#   - the kernel client in nfs-vm runs perf/guest-bench.sh (fio sequential/random, small-file metadata, ls -l of a
+#     big directory, 16 readers of one hot file);
+#   - perf/NfsGate.LoadGen on the host: GETATTR/LOOKUP ops/s over 64 connections, 1 MiB READs over 16;
+#   - issue 3 (S3 leg only): cold read vs raw S3 GET, warm read vs ganesha, S3 bytes fetched per byte with 16 readers
+#     of a cold file (counted by a relay in front of S3 that only our nfsgate uses).
+# Prints a table (nfsgate ÷ ganesha per round, as ranges) and writes perf/results/bench-<time>.json.
+#   BENCH_QUICK=1   smaller sizes, one round                  BENCH_ROUNDS=N   rounds (default 2, quick 1)
+#   BENCH_S3=0      skip the S3 leg                           KEEP=1           keep the work directory
+#   BENCH_VM=0      skip the nfs-vm workloads (host-side loads and issue 3 only)
+# Needs root (nfs-vm), apt packages nfs-ganesha nfs-ganesha-vfs rpcbind fio jq (installed if missing), `make build`.
+set -uo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+TOOLS=$(cd "$ROOT/../shared/tools" && pwd)
+QUICK=${BENCH_QUICK:-0}
+# Sizes. Under TCG emulation the guest moves roughly 20-60 MB/s and runs ~500-2,000 metadata calls/s, so these keep a
+# full run (2 rounds x 3 servers) near 20 min on the 2-core machine; the host-side loads are not limited by the guest.
+if [ "$QUICK" = 1 ]; then
+    SEQ_MB=64 RAND_S=5 META_N=1000 LS_N=10000 HOT_MB=256 HOT_S=5 OPS_S=3 ROUNDS=${BENCH_ROUNDS:-1}
+else
+    SEQ_MB=256 RAND_S=10 META_N=10000 LS_N=100000 HOT_MB=1024 HOT_S=10 OPS_S=8 ROUNDS=${BENCH_ROUNDS:-2}
+fi
+WITH_S3=${BENCH_S3:-1} WITH_VM=${BENCH_VM:-1}
+
+need=()
+for p in nfs-ganesha nfs-ganesha-vfs rpcbind fio jq; do
+    dpkg-query -W -f='${Status}' $p 2>/dev/null | grep -q 'ok installed' || need+=($p)
+done
+if [ ${#need[@]} -gt 0 ]; then
+    echo "bench: installing ${need[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null ||
+        { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null; } ||
+        { echo "bench: apt-get install failed"; exit 1; }
+fi
+[ -x "$ROOT/out/nfsgate" ] || { echo "bench: out/nfsgate missing: run make build"; exit 1; }
+
+W=$(mktemp -d /tmp/nfsgate-bench.XXXXXX)
+# Private copies: other engineers may rebuild out/ while the benchmark runs.
+cp -r "$ROOT/out" "$W/bin"
+echo "bench: building perf/NfsGate.LoadGen"
+dotnet build "$HERE/NfsGate.LoadGen/NfsGate.LoadGen.csproj" -c Release --nologo -v q >"$W/loadgen-build.log" 2>&1 ||
+    { tail -n 20 "$W/loadgen-build.log"; exit 1; }
+cp -r "$HERE/NfsGate.LoadGen/bin/Release/net10.0" "$W/loadgen"
+LG() { dotnet "$W/loadgen/nfsgate-loadgen.dll" "$@"; }
+RES=$W/results.jsonl
+: >"$RES"
+
+PIDS=()
+stop() {    # by PID: TERM, then KILL after 20 s
+    kill -TERM "$1" 2>/dev/null || return 0
+    for _ in $(seq 200); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null
+}
+cleanup() {
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop "${PIDS[$i]}"; done
+    # Our bucket on the shared Ceph: remove it, its OSD is a 16 GiB file everyone shares.
+    [ -n "${BUCKET:-}" ] && [ -n "${S3_ENDPOINT:-}" ] &&
+        LG s3clean --endpoint "$S3_ENDPOINT" --bucket "$BUCKET" --access-key "$S3_ACCESS_KEY" --secret-key "$S3_SECRET_KEY" >/dev/null
+    [ -n "${KEEP:-}" ] && echo "bench: kept $W" || rm -rf "$W"
+}
+trap cleanup EXIT
+
+free_port() {
+    local p
+    while :; do
+        p=$((30000 + RANDOM % 25000))
+        ss -ltn | awk '{print $4}' | grep -q ":$p\$" || { echo $p; return; }
+    done
+}
+wait_port() { for _ in $(seq 150); do ss -ltn | awk '{print $4}' | grep -q ":$1\$" && return 0; sleep 0.2; done; return 1; }
+
+# ---- servers ----
+GN=$(free_port) GM=$(free_port)
+mkdir -p "$W/ganesha/export"
+cat >"$W/ganesha.conf" <<EOF
+NFS_CORE_PARAM { Protocols = 3; Enable_UDP = false; Enable_NLM = false; Enable_RQUOTA = false; Bind_Addr = 127.0.0.1; NFS_Port = $GN; MNT_Port = $GM; }
+EXPORT { Export_Id = 1; Path = $W/ganesha/export; Pseudo = /export; Protocols = 3; Transports = TCP; Access_Type = RW; Squash = No_Root_Squash; SecType = sys; FSAL { Name = VFS; } }
+LOG { Default_Log_Level = WARN; }
+EOF
+# ganesha refuses to start unless it can register with rpcbind
+if ! rpcinfo -p 127.0.0.1 >/dev/null 2>&1; then
+    rpcbind -f -w </dev/null >/dev/null 2>&1 & PIDS+=($!)
+    for _ in $(seq 50); do rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+ganesha.nfsd -F -f "$W/ganesha.conf" -L "$W/ganesha.log" -p "$W/ganesha.pid" </dev/null >/dev/null 2>&1 & GPID=$!; PIDS+=($GPID)
+
+N1=$(free_port) H1=$(free_port)
+NFSGATE_PORTMAPPER=off NFSGATE_HTTP=127.0.0.1:$H1 "$W/bin/nfsgate" serve --listen 127.0.0.1:$N1 --data-dir "$W/ng-local" \
+    </dev/null >"$W/ng-local.log" 2>&1 & NPID1=$!; PIDS+=($NPID1)
+
+SERVERS=(ganesha nfsgate)
+if [ "$WITH_S3" = 1 ]; then
+    # `start` is idempotent but runs the ceph CLI health checks (slow on a loaded machine): skip it when S3 answers.
+    if "$TOOLS/s3-ceph/s3-ceph" status; then eval "$("$TOOLS/s3-ceph/s3-ceph" env)"
+    else eval "$("$TOOLS/s3-ceph/s3-ceph" start)" || { echo "bench: s3-ceph did not start"; exit 1; }; fi
+    BUCKET=nfsgate-bench-$$-$RANDOM
+    # The relay counts the bytes S3 sends to this nfsgate (and to the raw-GET tool, which reads through it too,
+    # so both pay the same extra hop).
+    coproc RELAY { exec dotnet "$W/loadgen/nfsgate-loadgen.dll" s3relay --upstream "${S3_ENDPOINT#http://}"; }
+    PIDS+=($RELAY_PID)
+    read -r -t 60 -u "${RELAY[0]}" RPORT || { echo "bench: s3 relay did not start"; exit 1; }
+    S3_VIA=http://127.0.0.1:$RPORT
+    s3count() { echo >&"${RELAY[1]}"; local c; read -r -t 10 -u "${RELAY[0]}" c; echo "$c"; }
+    N2=$(free_port) H2=$(free_port)
+    cat >"$W/ng-s3.json" <<EOF
+{
+  "listen": "127.0.0.1:$N2", "portmapper": "off", "http": "127.0.0.1:$H2", "dataDir": "$W/ng-s3",
+  "objectStore": { "type": "s3", "bucket": "$BUCKET", "endpoint": "$S3_VIA", "region": "$S3_REGION",
+                   "accessKey": "$S3_ACCESS_KEY", "secretKey": "$S3_SECRET_KEY", "createBucket": true },
+  // room for the hot file plus what fio writes, so the issue 3 measurements see no eviction
+  "cache": { "size": "4GiB" },
+}
+EOF
+    "$W/bin/nfsgate" serve --config "$W/ng-s3.json" </dev/null >"$W/ng-s3.log" 2>&1 & NPID2=$!; PIDS+=($NPID2)
+    SERVERS+=(nfsgate-s3)
+fi
+
+for p in $GN $GM $N1 ${N2:-}; do
+    wait_port $p || { echo "bench: nothing listens on $p"; tail -n 20 "$W"/*.log; exit 1; }
+done
+echo "bench: ganesha :$GN (mount :$GM), nfsgate :$N1${N2:+, nfsgate-s3 :$N2 via S3 relay :$RPORT}; work dir $W"
+
+target() {   # loadgen target options of a server
+    case $1 in
+        ganesha) echo "--nfs 127.0.0.1:$GN --mount 127.0.0.1:$GM --path $W/ganesha/export" ;;
+        nfsgate) echo "--nfs 127.0.0.1:$N1" ;;
+        nfsgate-s3) echo "--nfs 127.0.0.1:$N2" ;;
+    esac
+}
+vmargs() {
+    case $1 in
+        ganesha) echo "--port $GN --mountport $GM --export $W/ganesha/export" ;;
+        nfsgate) echo "--port $N1 --export /" ;;
+        nfsgate-s3) echo "--port $N2 --export /" ;;
+    esac
+}
+record() {   # server round: tags the JSON lines on stdin and appends them to the results
+    jq -c --arg s "$1" --argjson r "$2" '. + {server: $s, round: $r}' | tee -a "$RES" |
+        jq -r '"  \(.server) r\(.round) \(.metric): \(.value) \(.unit)"'
+}
+
+# ---- data the workloads need, written through NFS from the host so every server gets it the same way ----
+HOT_BYTES=$((HOT_MB << 20))
+for s in "${SERVERS[@]}"; do
+    echo "bench: setup $s (hot file $HOT_MB MiB, directory of $LS_N files)"
+    LG write $(target $s) --file hot --size ${HOT_MB}M | record "$s" 0 || exit 1
+    if [ "$s" = nfsgate-s3 ]; then   # the hot file's block objects, for the raw GET comparison
+        LG s3get --endpoint "$S3_VIA" --bucket "$BUCKET" --access-key "$S3_ACCESS_KEY" --secret-key "$S3_SECRET_KEY" \
+            --save-keys "$W/hot.keys" >/dev/null || exit 1
+    fi
+    LG mkfiles $(target $s) --dir big --count $LS_N | record "$s" 0 || exit 1
+done
+
+vm_round() {   # server round
+    local out rc try
+    # On an overloaded host the emulated guest kernel sometimes panics at boot ("IO-APIC + timer doesn't work"):
+    # nfs-vm exits 121 before anything ran, so one more boot is safe.
+    for try in 1 2; do
+        out=$("$TOOLS/nfs-vm/nfs-vm" $(vmargs $1) --mem 1G --timeout 1500 \
+            -e SEQ_MB=$SEQ_MB -e RAND_S=$RAND_S -e META_N=$META_N -e HOT_S=$HOT_S -e LS_DIR=big -e LS_N=$LS_N \
+            -- bash "$HERE/guest-bench.sh" 2>"$W/vm-$1-$2.err"); rc=$?
+        [ $rc = 121 ] || break
+        echo "  nfs-vm: the guest did not boot (121), retrying"
+    done
+    echo "$out" | grep '^{' | record "$1" "$2"
+    [ $rc = 0 ] || { echo "  nfs-vm against $1 exited $rc:"; grep -v '^nfs-vm: warning' "$W/vm-$1-$2.err" | tail -n 10; }
+}
+host_round() {   # server round
+    LG ops $(target $1) --op getattr --conns 64 --depth 4 --seconds $OPS_S | record "$1" "$2"
+    LG ops $(target $1) --op lookup --conns 64 --depth 4 --seconds $OPS_S | record "$1" "$2"
+    LG read $(target $1) --conns 16 --depth 4 --seconds $OPS_S --label read-16c | record "$1" "$2"
+}
+evict() { "$W/bin/nfsgate" warmup --export default --evict --http 127.0.0.1:$H2 / >/dev/null 2>&1 || echo "  warmup --evict failed"; }
+issue3_round() {   # round
+    local r=$1 c0 c1 s3="--endpoint $S3_VIA --bucket $BUCKET --access-key $S3_ACCESS_KEY --secret-key $S3_SECRET_KEY"
+    # The same concurrency on both sides: one reader keeps 4 READs and the gateway up to 4 prefetches
+    # (ReadAheadConcurrency) in flight, so raw GET runs with 4 GETs in flight.
+    evict; c0=$(s3count)
+    LG read $(target nfsgate-s3) --conns 1 --depth 4 --label cold-read-1c | record nfsgate-s3 "$r"
+    c1=$(s3count)
+    echo "{\"metric\":\"s3-bytes-per-byte-1c\",\"value\":$(awk -v a=$c0 -v b=$c1 -v n=$HOT_BYTES 'BEGIN{printf "%.4f", (b-a)/n}'),\"unit\":\"ratio\",\"s3_bytes\":$((c1 - c0))}" | record nfsgate-s3 "$r"
+    LG s3get $s3 --keys "$W/hot.keys" --conns 4 --label raw-get-4c | record s3 "$r"
+    LG s3get $s3 --keys "$W/hot.keys" --conns 1 --label raw-get-1c | record s3 "$r"
+    LG read $(target nfsgate-s3) --conns 1 --depth 4 --label warm-read-1c | record nfsgate-s3 "$r"
+    LG read $(target ganesha) --conns 1 --depth 4 --label warm-read-1c | record ganesha "$r"
+    LG read $(target nfsgate) --conns 1 --depth 4 --label warm-read-1c | record nfsgate "$r"
+    evict; c0=$(s3count)
+    LG read $(target nfsgate-s3) --conns 16 --depth 4 --label cold-read-16c | record nfsgate-s3 "$r"
+    c1=$(s3count)
+    echo "{\"metric\":\"s3-bytes-per-byte-16c\",\"value\":$(awk -v a=$c0 -v b=$c1 -v n=$HOT_BYTES 'BEGIN{printf "%.4f", (b-a)/n}'),\"unit\":\"ratio\",\"s3_bytes\":$((c1 - c0))}" | record nfsgate-s3 "$r"
+}
+
+START=$(date +%s)
+for r in $(seq "$ROUNDS"); do
+    # Rotate the order each round so no server always runs first (cold machine) or last.
+    order=("${SERVERS[@]:$(((r - 1) % ${#SERVERS[@]}))}" "${SERVERS[@]:0:$(((r - 1) % ${#SERVERS[@]}))}")
+    for s in "${order[@]}"; do
+        if [ "$WITH_VM" = 1 ]; then
+            echo "bench: round $r/$ROUNDS, $s: kernel client in nfs-vm ($(( $(date +%s) - START )) s)"
+            vm_round "$s" "$r"
+        fi
+        echo "bench: round $r/$ROUNDS, $s: host load generator"
+        host_round "$s" "$r"
+    done
+    if [ "$WITH_S3" = 1 ]; then
+        echo "bench: round $r/$ROUNDS: issue 3 (cold/warm S3 reads)"
+        issue3_round "$r"
+    fi
+done
+
+# Peak resident memory (VmHWM) of each server over the whole run.
+hwm() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' /proc/$1/status 2>/dev/null || echo 0; }
+echo "{\"metric\":\"peak-rss\",\"value\":$(hwm $GPID),\"unit\":\"MiB\"}" | record ganesha 0
+echo "{\"metric\":\"peak-rss\",\"value\":$(hwm $NPID1),\"unit\":\"MiB\"}" | record nfsgate 0
+[ "$WITH_S3" = 1 ] && echo "{\"metric\":\"peak-rss\",\"value\":$(hwm $NPID2),\"unit\":\"MiB\"}" | record nfsgate-s3 0
+
+mkdir -p "$HERE/results"
+OUT=$HERE/results/bench-$(date -u +%Y%m%dT%H%M%SZ)$([ "$QUICK" = 1 ] && echo -quick).json
+SIZES="{\"quick\":$QUICK,\"vm\":$WITH_VM,\"rounds\":$ROUNDS,\"seq_mb\":$SEQ_MB,\"rand_s\":$RAND_S,\"meta_n\":$META_N,\"ls_n\":$LS_N,\"hot_mb\":$HOT_MB,\"hot_s\":$HOT_S,\"ops_s\":$OPS_S,\"seconds\":$(( $(date +%s) - START )),\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"ganesha\":\"$(dpkg-query -W -f='${Version}' nfs-ganesha)\",\"nfsgate\":\"$("$W/bin/nfsgate" version 2>/dev/null | head -n 1)\"}"
+python3 "$HERE/report.py" "$RES" "$SIZES" "$OUT"

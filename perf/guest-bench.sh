@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs INSIDE the nfs-vm guest, in /mnt/nfs (the export under test), started by perf/bench.sh. Prints one JSON line
+# per measurement: {"metric":..., "value":..., "unit":...}. Sizes come from the environment (bench.sh sets them):
+#   SEQ_MB     size of the sequential file (1 job), split evenly over 4 files for the 4-job runs
+#   RAND_S     seconds of each 4 KiB random run (on the sequential file)
+#   META_N     files created, stat'ed and removed in the metadata run
+#   HOT_S      seconds of the 16-reader run over the file "hot" (written beforehand from the host)
+#   LS_DIR     directory of LS_N entries (made beforehand from the host) listed with ls -l
+# Every run starts with the guest's page cache dropped, and data runs use O_DIRECT, so the server is measured,
+# not the guest's memory.
+set -uo pipefail
+PY=/usr/bin/python3
+drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+emit() { printf '{"metric":"%s","value":%s,"unit":"%s"}\n' "$1" "$2" "$3"; }
+# fio terse v3: field 7/8 = read KiB/s, IOPS; 48/49 = write KiB/s, IOPS (one line with --group_reporting)
+fio_run() {   # metric, unit (MB/s | IOPS), fio options...
+    local m=$1 u=$2; shift 2
+    drop
+    local line; line=$(fio --name="$m" --output-format=terse --terse-version=3 --group_reporting "$@" 2>/dev/null | tail -n 1)
+    [ -n "$line" ] || { emit "$m" 0 "$u"; return; }
+    echo "$line" | awk -F';' -v m="$m" -v u="$u" '{ r = $7 > 0; v = (u == "IOPS") ? (r ? $8 : $49) : (r ? $7 : $48) * 1.024 / 1000;
+        printf "{\"metric\":\"%s\",\"value\":%.1f,\"unit\":\"%s\"}\n", m, v, u }'
+}
+D="--direct=1 --ioengine=psync --bs=1M"
+fio_run seq-write-1j MB/s --rw=write $D --filename=seq1 --size=${SEQ_MB}M --end_fsync=1
+fio_run seq-read-1j  MB/s --rw=read  $D --filename=seq1 --size=${SEQ_MB}M
+fio_run seq-write-4j MB/s --rw=write $D --numjobs=4 --filename_format='seq4.$jobnum' --size=$((SEQ_MB / 4))M --end_fsync=1
+fio_run seq-read-4j  MB/s --rw=read  $D --numjobs=4 --filename_format='seq4.$jobnum' --size=$((SEQ_MB / 4))M
+R="--direct=1 --ioengine=libaio --iodepth=16 --bs=4k --filename=seq1 --size=${SEQ_MB}M --time_based --runtime=$RAND_S"
+fio_run randread-4k  IOPS --rw=randread  $R
+fio_run randwrite-4k IOPS --rw=randwrite $R
+rm -f seq1 seq4.*
+drop
+$PY - "$META_N" <<'PYEOF'
+import os, sys, time
+n = int(sys.argv[1]); os.mkdir("meta"); names = [f"meta/m{i:06d}" for i in range(n)]
+def phase(metric, fn):
+    t = time.monotonic()
+    for p in names: fn(p)
+    print('{"metric":"%s","value":%.1f,"unit":"ops/s"}' % (metric, n / (time.monotonic() - t)), flush=True)
+phase("meta-create", lambda p: os.close(os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)))
+with open("/proc/sys/vm/drop_caches", "w") as f: f.write("3\n")
+phase("meta-stat", os.stat)
+phase("meta-remove", os.unlink)
+os.rmdir("meta")
+PYEOF
+drop
+n=$LS_N
+s=$(date +%s.%N); ls -l "$LS_DIR" >/dev/null; e=$(date +%s.%N)
+awk -v n=$n -v s=$s -v e=$e 'BEGIN { printf "{\"metric\":\"ls-l\",\"value\":%.1f,\"unit\":\"entries/s\",\"entries\":%d}\n", n / (e - s), n }'
+fio_run hot-16readers MB/s --rw=read $D --numjobs=16 --filename=hot --time_based --runtime=$HOT_S

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Summarises perf/bench.sh results: results.jsonl SIZES_JSON OUT.json -> a table on stdout and OUT.json.
+
+Each workload row shows every server's values over the rounds (min-max) and nfsgate / ganesha as the range of the
+per-round ratios: both servers ran in the same round, so a ratio cancels most of the machine's drift.
+"""
+import json
+import sys
+
+GOAL_VS_GANESHA = 1.0
+GOAL_COLD_VS_RAW = 0.8
+GOAL_BYTES_PER_BYTE = 1.05
+GOAL_RSS_MIB = 1024
+
+
+def rng(vals, fmt="{:.1f}"):
+    if not vals:
+        return "-"
+    lo, hi = min(vals), max(vals)
+    return fmt.format(lo) if lo == hi else (fmt + "-" + fmt).format(lo, hi)
+
+
+def main():
+    rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+    sizes = json.loads(sys.argv[2])
+    out = sys.argv[3]
+    by = {}  # (metric, server) -> {round: value}
+    units, order = {}, []
+    for r in rows:
+        m = r["metric"]
+        if m not in units:
+            order.append(m)
+        units[m] = r["unit"]
+        by.setdefault((m, r["server"]), {})[r["round"]] = r["value"]
+
+    def vals(m, s, rounds_only=True):
+        d = by.get((m, s), {})
+        return [v for k, v in sorted(d.items()) if k >= 1 or not rounds_only]
+
+    def ratios(m, a, b):
+        da, db = by.get((m, a), {}), by.get((m, b), {})
+        return [da[k] / db[k] for k in sorted(da) if k >= 1 and k in db and db[k] > 0]
+
+    summary = []
+    head = f"{'workload':<24} {'unit':<10} {'ganesha':>15} {'nfsgate':>15} {'÷ ganesha':>11} {'nfsgate-s3':>15} {'÷ ganesha':>11}"
+    print()
+    print(f"Side by side, {sizes['rounds']} round(s), ranges over rounds (sizes: {json.dumps(sizes)})")
+    print(head)
+    print("-" * len(head))
+    for m in order:
+        if not vals(m, "ganesha"):
+            continue
+        r1, r2 = ratios(m, "nfsgate", "ganesha"), ratios(m, "nfsgate-s3", "ganesha")
+        print(f"{m:<24} {units[m]:<10} {rng(vals(m, 'ganesha')):>15} {rng(vals(m, 'nfsgate')):>15} "
+              f"{rng(r1, '{:.2f}') + 'x' if r1 else '-':>11} {rng(vals(m, 'nfsgate-s3')):>15} {rng(r2, '{:.2f}') + 'x' if r2 else '-':>11}")
+        summary.append({"workload": m, "unit": units[m], "ganesha": vals(m, "ganesha"), "nfsgate": vals(m, "nfsgate"),
+                        "nfsgate_s3": vals(m, "nfsgate-s3"), "ratio_nfsgate": r1, "ratio_nfsgate_s3": r2,
+                        "goal": GOAL_VS_GANESHA,
+                        "met": bool(r1) and min(r1) >= GOAL_VS_GANESHA and (not r2 or min(r2) >= GOAL_VS_GANESHA)})
+
+    checks = []
+    cold = by.get(("cold-read-1c", "nfsgate-s3"), {})
+    raw = by.get(("raw-get-4c", "s3"), {})
+    cr = [cold[k] / raw[k] for k in sorted(cold) if k in raw and raw[k] > 0]
+    if cr:
+        checks.append(("cold S3 read (1 reader) / raw GET (4 in flight)", rng(vals("cold-read-1c", "nfsgate-s3")) + " vs " +
+                       rng(vals("raw-get-4c", "s3")) + " MB/s", cr, f">= {GOAL_COLD_VS_RAW}", min(cr) >= GOAL_COLD_VS_RAW))
+    wr = ratios("warm-read-1c", "nfsgate-s3", "ganesha")
+    if wr:
+        checks.append(("warm read (1 reader), nfsgate-s3 / ganesha", rng(vals("warm-read-1c", "nfsgate-s3")) + " vs " +
+                       rng(vals("warm-read-1c", "ganesha")) + " MB/s", wr, f">= {GOAL_VS_GANESHA}", min(wr) >= GOAL_VS_GANESHA))
+    for m, what in (("s3-bytes-per-byte-16c", "S3 bytes / file bytes, 16 readers of a cold file"),
+                    ("s3-bytes-per-byte-1c", "S3 bytes / file bytes, 1 cold reader")):
+        v = vals(m, "nfsgate-s3")
+        if v:
+            checks.append((what, "", v, f"<= {GOAL_BYTES_PER_BYTE}", max(v) <= GOAL_BYTES_PER_BYTE))
+    for s in ("nfsgate", "nfsgate-s3", "ganesha"):
+        v = vals("peak-rss", s, rounds_only=False)
+        if v:
+            checks.append((f"peak RSS (VmHWM) {s}", "", v, f"< {GOAL_RSS_MIB} MiB" if s != "ganesha" else "reference",
+                           max(v) < GOAL_RSS_MIB if s != "ganesha" else True))
+    if checks:
+        print()
+        print(f"{'target':<52} {'measured':>28} {'value':>13} {'goal':>12}  verdict")
+        for what, detail, v, goal, ok in checks:
+            print(f"{what:<52} {detail:>28} {rng(v, '{:.3f}'):>13} {goal:>12}  {'met' if ok else 'MISSED'}")
+            summary.append({"target": what, "detail": detail, "values": v, "goal": goal, "met": ok})
+
+    with open(out, "w") as f:
+        json.dump({"sizes": sizes, "summary": summary, "results": rows}, f, indent=1)
+    print()
+    print(f"results: {out}")
+
+
+if __name__ == "__main__":
+    main()
