@@ -73,7 +73,9 @@ public sealed partial class VolumeMeta
             if (hasTarget)
             {
                 tx.RemoveEntry(toDir, toBytes, dstSeq);
-                if (tx.Unlink(ref dst)) res.FreedInode = dstIno;
+                // A file replaced by RENAME is as gone as a removed one (editors save this way): trash it the same.
+                if (dst.Type != FileType.Directory && dst.Nlink <= 1 && TrashOn(t, _vol)) MoveToTrash(tx, ref dst, toDir, toName);
+                else if (tx.Unlink(ref dst)) res.FreedInode = dstIno;
                 if (dst.Type == FileType.Directory) td.Nlink--;
             }
             tx.AddEntry(toDir, toBytes, src.Type, srcIno);

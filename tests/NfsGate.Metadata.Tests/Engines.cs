@@ -1,5 +1,7 @@
 using NfsGate.Metadata.Kv;
 using NfsGate.Metadata.RocksDb;
+using NfsGate.Metadata.Postgres;
+using NfsGate.TestShared;
 
 namespace NfsGate.Metadata.Tests;
 
@@ -9,6 +11,26 @@ public static class Engines
     public static IKvStore Memory() => new MemoryKvStore();
 
     public static IKvStore Rocks() => new TempRocks();
+
+    /// <summary>PostgreSQL (the shared engine): a fresh table in the test process's throwaway cluster, dropped on dispose.</summary>
+    public static IKvStore Postgres() => new TempPostgres();
+
+    private sealed class TempPostgres : IKvStore
+    {
+        private readonly PostgresKvStore _inner =
+            new(PostgresCluster.ConnectionString, new PostgresKvOptions { Table = "t_" + Guid.NewGuid().ToString("N"), MaxPoolSize = 8 });
+        public string Engine => _inner.Engine;
+        public T Transact<T>(Func<IKvTxn, T> body, bool durable = false) => _inner.Transact(body, durable);
+        public T Read<T>(Func<IKvReader, T> body) => _inner.Read(body);
+        public void Sync() => _inner.Sync();
+        public IReadOnlyDictionary<string, double> Stats() => _inner.Stats();
+
+        public void Dispose()
+        {
+            _inner.DropTable();
+            _inner.Dispose();
+        }
+    }
 
     /// <summary>RocksKvStore plus cleanup of its directory.</summary>
     private sealed class TempRocks : IKvStore

@@ -101,6 +101,25 @@ public class QuotaTrashTests
     }
 
     [Fact]
+    public void Rename_over_a_file_with_trash_keeps_the_replaced_file()
+    {
+        using var fs = new Fs();
+        VolumeMeta.SetTrashRetention(fs.Store.Kv, 1, TimeSpan.FromDays(7));
+        ulong d = fs.Dir("d");
+        ulong old = fs.File("f", d);
+        Assert.Equal(FsStatus.Ok, fs.V.BeginWrite(Root, old, 0, 77).Status);
+        ulong tmp = fs.File("f.tmp", d);
+        var r = fs.V.Rename(Root, d, "f.tmp", d, "f");
+        Assert.Equal(FsStatus.Ok, r.Status);
+        Assert.Equal(0ul, r.FreedInode);
+        Assert.Equal(tmp, fs.V.Lookup(Root, d, "f").Obj!.Value.Inode);
+        var entry = Assert.Single(VolumeMeta.ListTrash(fs.Store.Kv, 1));
+        Assert.Equal((d, "f", old, 77ul), (entry.Dir, entry.Name, entry.Inode, entry.Size));
+        Assert.Empty(fs.Store.PendingDeletes(10));
+        Assert.Empty(Fsck.Check(fs.Store.Kv, 1));
+    }
+
+    [Fact]
     public void Restore_into_a_taken_name_or_a_gone_directory_lands_in_the_root()
     {
         using var fs = new Fs();
