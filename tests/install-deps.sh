@@ -3,7 +3,9 @@
 # Linux kernel client (see ../shared/tools/nfs-vm/README.md). Idempotent: apt-get runs only when something is missing.
 set -euo pipefail
 
-packages=(libnfs-utils fio git qemu-system-x86 socat iproute2 xz-utils busybox-static linux-image-amd64)
+packages=(libnfs-utils fio git qemu-system-x86 socat iproute2 xz-utils busybox-static linux-image-amd64 postgresql-15 haproxy)
+# Observability e2e (tests/e2e/prometheus.sh): a real Prometheus 2.42 with promtool, and curl + jq to query its API.
+packages+=(prometheus curl jq)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -56,6 +56,9 @@ public sealed class GatewayFileSystem : IFileSystem
     /// <summary>Bytes in the writeback staging directory (for metrics; 0 in strict mode).</summary>
     public long StagedBytes => Staging?.Budget.Used ?? 0;
 
+    /// <summary>UNSTABLE write bytes buffered in memory, not yet flushed (for metrics: the strict-mode write backlog).</summary>
+    public long BufferedBytes => Budget.Used;
+
     /// <summary>Block prefetches started by read-ahead (for metrics).</summary>
     public long PrefetchesIssued => ReadAhead?.Issued ?? 0;
 

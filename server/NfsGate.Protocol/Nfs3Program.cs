@@ -69,7 +69,7 @@ public sealed partial class Nfs3Program : IRpcProgram
         foreach (var p in table)
         {
             var info = p;
-            _procs[(int)p.Proc] = new RpcProcedure((uint)p.Proc, p.Proc.ToString(), (call, w, ct) => Dispatch(info, call, w, ct), p.Flags);
+            _procs[(int)p.Proc] = new RpcProcedure((uint)p.Proc, p.Proc.ToString(), (call, w, ct) => Observed(info, call, w, ct), p.Flags);
         }
     }
 
@@ -117,6 +117,7 @@ public sealed partial class Nfs3Program : IRpcProgram
             var r = new XdrReader(call.Args.Span);
             var raw = Nfs3Xdr.ReadHandle(ref r);
             var st = Resolve(raw, out var export, out var handle, out var attr);
+            var client = CheckClient(ref export, call, ref st);
             if (st == NfsStat3.NFS3_OK && export!.ReadOnly && info.Flags.HasFlag(ProcFlags.MakesWrite)) st = NfsStat3.NFS3ERR_ROFS;
             if (st != NfsStat3.NFS3_OK)
             {
@@ -127,10 +128,11 @@ public sealed partial class Nfs3Program : IRpcProgram
             var c = call.Credential;
             req = new Nfs3Request
             {
-                Program = this, Call = call, W = w, Cred = new Credential(c.Uid, c.Gid, c.Gids),
+                Program = this, Call = call, W = w, Cred = client.Map(c),
                 Export = export!, Ino = handle.Inode, Attr = attr, ArgOffset = r.Position,
             };
         }
+        if (!await AdmitAsync(info, req, ct).ConfigureAwait(false)) return AcceptStat.SUCCESS; // QoS: held back, or JUKEBOX
         try
         {
             await info.Handler(req, ct).ConfigureAwait(false);

@@ -54,10 +54,16 @@ public static class Program
                 return await MaintenanceCommand.FsckAsync(config, command, Console.Out, Console.Error);
             case CommandKind.Gc:
                 return await MaintenanceCommand.GcAsync(config, command, Console.Out, Console.Error);
+            case CommandKind.Status:
+                return StatusCommand.Run(config, Console.Out, Console.Error);
+            case CommandKind.Export:
+                return await ExportCommand.RunAsync(config, command, Console.Out, Console.Error);
+            case CommandKind.Qos:
+                return await QosCommand.RunAsync(config, command, Console.Out, Console.Error);
             case CommandKind.Warmup:
                 return await WarmupCommand.RunAsync(config, command, Console.Out, Console.Error, stderrIsTerminal: !Console.IsErrorRedirected);
             default:
-                return await ServeCommand.RunAsync(config);
+                return await ServeCommand.RunAsync(config, command.ConfigFile, () => ConfigLoader.Load(command.ConfigFile, flagOverrides: command.Overrides));
         }
     }
 

@@ -61,6 +61,9 @@ public sealed class MetricsHostTests : IDisposable
         Assert.Equal(1L << 30, m.Get("nfsgate_cache_capacity_bytes"));
         Assert.True(m.Sum("nfsgate_rpc_requests_total", ("program", "mount"), ("procedure", "MNT")) >= 1);
         Assert.Equal(0, m.Get("nfsgate_qos_throttled_seconds_total", ("export", "teama")));
+        // Only the 2,000-byte UNSTABLE write can be buffered (or none, if a background flush already took it).
+        Assert.InRange(m.Get("nfsgate_write_buffer_bytes") ?? -1, 0, 2_000);
+        Assert.Equal(new NfsGate.FileSystem.FileSystemOptions().MaxBufferBytes, m.Get("nfsgate_write_buffer_limit_bytes"));
         Assert.True(m.Get("process_cpu_seconds_total") > 0);
         Assert.True(m.Get("dotnet_gc_allocated_bytes_total") > 0);
     }

@@ -1,6 +1,6 @@
 namespace NfsGate.Server.Cli;
 
-public enum CommandKind { Serve, CheckConfig, Fsck, Gc, Warmup, Version, Help }
+public enum CommandKind { Serve, CheckConfig, Fsck, Gc, Warmup, Status, Qos, Export, Version, Help }
 
 /// <summary>A parsed command line. <see cref="Overrides"/> are config key paths set by flags (they win over file and environment).</summary>
 public sealed record Command(CommandKind Kind, string? ConfigFile, IReadOnlyList<KeyValuePair<string, string>> Overrides)
@@ -17,6 +17,10 @@ public sealed record Command(CommandKind Kind, string? ConfigFile, IReadOnlyList
     public Hosting.WarmupMode WarmupMode { get; init; }
     /// <summary>warmup: the paths inside the export.</summary>
     public IReadOnlyList<string> Paths { get; init; } = [];
+    /// <summary>qos show|set|reset: what was asked (QosCommand.cs).</summary>
+    public QosRequest? Qos { get; init; }
+    /// <summary>export list|add|set|remove|trash|restore: what was asked (ExportCommand.cs).</summary>
+    public ExportRequest? ExportRequest { get; init; }
 }
 
 public sealed class UsageException(string message) : Exception(message);
@@ -45,6 +49,31 @@ public static class CommandLine
                                     export root, / = all) into the block cache; --check reports how much is
                                     cached, --evict drops them from it. Uses the admin API on the HTTP
                                     listener (--http, else "http" of the configuration)
+          nfsgate status [--config FILE] [--data-dir DIR]
+                                    list the gateways sharing the metadata engine (heartbeats): live or
+                                    dead, last seen; exit 1 if none is live
+          nfsgate qos show [--export NAME] [--http HOST:PORT | --config FILE]
+                                    print each export's caps, where they come from and throttling counters
+          nfsgate qos set --export NAME [--client CIDR] [--read RATE] [--write RATE] [--iops N] [--burst DURATION]
+                          [--max-delay DURATION] [--http HOST:PORT | --config FILE]
+                                    change caps at runtime (at once, kept across restarts); RATE like 200MiB/s,
+                                    "off" removes a cap; --client applies them to each address in CIDR
+          nfsgate qos reset --export NAME [--http HOST:PORT | --config FILE]
+                                    drop the runtime caps: the config's exports[].qos applies again
+          nfsgate export list [--http HOST:PORT | --config FILE]
+                                    the exports with their client rules, quota, use and trash retention
+          nfsgate export add NAME PATH [--ro] [--client RULE]... [--quota-bytes SIZE] [--quota-inodes N]
+                             [--trash RETENTION] [--http HOST:PORT | --config FILE]
+          nfsgate export set NAME [--ro | --rw] [--client RULE]... [--open] [--quota-bytes SIZE|off]
+                             [--quota-inodes N|off] [--trash RETENTION|off] [--http HOST:PORT | --config FILE]
+                                    add or change an export at runtime (clients keep their mounts while still allowed).
+                                    RULE: MATCH[,rw|ro|none][,squash=root|all|none][,anonuid=N][,anongid=N][,secure]
+                                    with MATCH a CIDR, an address or *; the --client rules replace all rules, in
+                                    order; --open removes them (every client read-write, no squash)
+          nfsgate export remove NAME [--http HOST:PORT | --config FILE]
+                                    unpublish an export (its files stay; adding it back brings them back)
+          nfsgate export trash NAME [--http ...]      list removed files waiting in the export's trash
+          nfsgate export restore NAME ID [--http ...] put trash entry ID back where it was
           nfsgate version           print the version
           nfsgate help              print this text
 
@@ -60,6 +89,8 @@ public static class CommandLine
     {
         if (args.Count == 0)
             throw new UsageException("no command given");
+        if (args[0] == "qos") return QosCommand.Parse(args);
+        if (args[0] == "export") return ExportCommand.Parse(args);
         CommandKind kind = args[0] switch
         {
             "serve" => CommandKind.Serve,
@@ -67,6 +98,7 @@ public static class CommandLine
             "fsck" => CommandKind.Fsck,
             "gc" => CommandKind.Gc,
             "warmup" => CommandKind.Warmup,
+            "status" => CommandKind.Status,
             "version" or "--version" => CommandKind.Version,
             "help" or "--help" or "-h" => CommandKind.Help,
             _ => throw new UsageException($"unknown command \"{args[0]}\""),

@@ -19,7 +19,7 @@ public static class ConfigLoader
     /// NFSGATE_* variables that are not configuration: switches of the test suite (NFSGATE_SKIP_S3=1 skips the S3
     /// tests). They are set for a whole `make test`, which also runs nfsgate, so they must not be unknown keys.
     /// </summary>
-    public static readonly IReadOnlySet<string> ReservedVariables = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "NFSGATE_SKIP_S3" };
+    public static readonly IReadOnlySet<string> ReservedVariables = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "NFSGATE_SKIP_S3", "NFSGATE_SKIP_PG" };
 
     static readonly JsonDocumentOptions DocumentOptions = new()
     {

@@ -44,7 +44,8 @@ public static class ConfigPrinter
             ["dataDir"] = c.DataDir,
             ["metadata"] = new JsonObject
             {
-                ["engine"] = c.Metadata.Engine == MetadataEngine.Memory ? "memory" : "rocksdb",
+                ["engine"] = c.Metadata.Engine switch { MetadataEngine.Memory => "memory", MetadataEngine.Postgres => "postgres", _ => "rocksdb" },
+                ["connectionString"] = MetadataConnection.Masked(c.Metadata.ConnectionString),
                 ["path"] = c.Metadata.Path,
             },
             ["objectStore"] = store,

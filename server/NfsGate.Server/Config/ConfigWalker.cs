@@ -9,10 +9,10 @@ namespace NfsGate.Server.Config;
 /// The strict half of config loading: every key must be known, every value of the right type and form.
 /// Nothing is silently ignored, because a misspelt "readOnly" that is skipped exports data read-write.
 /// </summary>
-internal sealed class ConfigWalker(IReadOnlyDictionary<JsonNode, string> origins)
+internal sealed partial class ConfigWalker(IReadOnlyDictionary<JsonNode, string> origins)
 {
-    static readonly string[] TopKeys = ["listen", "portmapper", "http", "dataDir", "metadata", "objectStore", "cache", "exports", "log"];
-    static readonly string[] MetadataKeys = ["engine", "path"];
+    static readonly string[] TopKeys = ["listen", "portmapper", "http", "dataDir", "metadata", "objectStore", "cache", "exports", "log", "writes"];
+    static readonly string[] MetadataKeys = ["engine", "path", "connectionString"];
     static readonly string[] LocalStoreKeys = ["path"];
     static readonly string[] S3StoreKeys =
     [
@@ -21,11 +21,12 @@ internal sealed class ConfigWalker(IReadOnlyDictionary<JsonNode, string> origins
     ];
     static readonly string[] ObjectStoreKeys = ["type", .. LocalStoreKeys, .. S3StoreKeys];
     static readonly string[] CacheKeys = ["path", "size", "minFreeRatio", "enabled"];
-    static readonly string[] ExportKeys = ["name", "path", "readOnly"];
-    static readonly string[] LogKeys = ["level", "format", "file"];
+    static readonly string[] ExportKeys = ["name", "path", "readOnly", .. ExportIsolationKeys, "qos"];
+    static readonly string[] LogKeys = ["level", "format", "file", "slowOperation"];
+    static readonly string[] WritesKeys = ["commitMode", "stagingPath", "stagingSize"];
 
     public static readonly IReadOnlyList<string> AllKeyNames =
-        TopKeys.Concat(MetadataKeys).Concat(ObjectStoreKeys).Concat(CacheKeys).Concat(ExportKeys).Concat(LogKeys).Distinct().ToArray();
+        TopKeys.Concat(MetadataKeys).Concat(ObjectStoreKeys).Concat(CacheKeys).Concat(ExportKeys).Concat(ExportNestedKeys).Concat(LogKeys).Concat(WritesKeys).Concat(QosConfigReader.KeyNames).Distinct().ToArray();
 
     public const long DefaultCacheSize = 1L << 30;
     const int MaxExports = 256;
@@ -45,9 +46,13 @@ internal sealed class ConfigWalker(IReadOnlyDictionary<JsonNode, string> origins
             {
                 null or "rocksdb" => MetadataEngine.RocksDb,
                 "memory" => MetadataEngine.Memory,
-                _ => throw Error(metadataNode["engine"], "metadata.engine", "expected \"rocksdb\" or \"memory\""),
+                "postgres" => MetadataEngine.Postgres,
+                _ => throw Error(metadataNode["engine"], "metadata.engine", "expected \"rocksdb\" or \"memory\" (one node), or \"postgres\" (shared by several)"),
             };
-            metadata = new MetadataConfig(engine, FullPath(OptionalString(metadataNode, "path", "metadata")) ?? metadata.Path);
+            metadata = new MetadataConfig(engine, FullPath(OptionalString(metadataNode, "path", "metadata")) ?? metadata.Path)
+            {
+                ConnectionString = MetadataConnectionString(metadataNode, engine),
+            };
         }
 
         var storeNode = OptionalObject(root, "objectStore", "");
@@ -80,7 +85,28 @@ internal sealed class ConfigWalker(IReadOnlyDictionary<JsonNode, string> origins
             Cache = cache,
             Exports = Exports(root),
             Log = Log(root),
+            Writes = Writes(root, dataDir),
         };
+    }
+
+    WritesConfig Writes(JsonObject root, string dataDir)
+    {
+        var node = OptionalObject(root, "writes", "");
+        var writes = new WritesConfig(NfsGate.FileSystem.CommitMode.Strict, Path.Combine(dataDir, "staging"), WritesConfig.DefaultStagingSize);
+        if (node is null)
+            return writes;
+        CheckKeys(node, "writes", WritesKeys);
+        var mode = OptionalString(node, "commitMode", "writes") switch
+        {
+            null or "strict" => NfsGate.FileSystem.CommitMode.Strict,
+            "writeback" => NfsGate.FileSystem.CommitMode.Writeback,
+            _ => throw Error(node["commitMode"], "writes.commitMode", "expected \"strict\" or \"writeback\""),
+        };
+        long size = OptionalSize(node, "stagingSize", "writes") ?? writes.StagingSize;
+        // Below one full block (4 MiB) every large COMMIT would be refused.
+        if (size < 4L << 20)
+            throw Error(node["stagingSize"], "writes.stagingSize", "must be at least 4MiB");
+        return new WritesConfig(mode, FullPath(OptionalString(node, "stagingPath", "writes")) ?? writes.StagingPath, size);
     }
 
     ObjectStoreConfig ObjectStore(JsonObject node, string defaultPath)
@@ -182,7 +208,8 @@ internal sealed class ConfigWalker(IReadOnlyDictionary<JsonNode, string> origins
                 throw Error(export["path"], $"{at}.path", $"duplicate export path \"{path}\" (also exports[{firstPath}].path)");
             names[name] = i;
             paths[path] = i;
-            result.Add(new ExportConfig(name, path, OptionalBool(export, "readOnly", at) ?? false));
+            result.Add(ExportIsolation(export, at, new ExportConfig(name, path, OptionalBool(export, "readOnly", at) ?? false)));
+            result[^1] = result[^1] with { Qos = QosConfigReader.ReadExport(export, at, origins) };
         }
         return result;
     }
@@ -209,7 +236,9 @@ internal sealed class ConfigWalker(IReadOnlyDictionary<JsonNode, string> origins
             "json" => LogFormat.Json,
             _ => throw Error(node["format"], "log.format", "expected \"text\" or \"json\""),
         };
-        return new LogConfig(level, format, FullPath(OptionalString(node, "file", "log")));
+        var slow = node["slowOperation"] is JsonValue sv && sv.GetValueKind() == JsonValueKind.String && sv.GetValue<string>() == "off"
+            ? (TimeSpan?)null : OptionalDuration(node, "slowOperation", "log") ?? LogConfig.DefaultSlowOperation;
+        return new LogConfig(level, format, FullPath(OptionalString(node, "file", "log"))) { SlowOperation = slow };
     }
 
     void CheckKeys(JsonObject obj, string at, string[] known)

@@ -18,11 +18,22 @@ public sealed record GatewayConfig
     public required CacheConfig Cache { get; init; }
     public required IReadOnlyList<ExportConfig> Exports { get; init; }
     public required LogConfig Log { get; init; }
+    public WritesConfig Writes { get; init; } = new(NfsGate.FileSystem.CommitMode.Strict, System.IO.Path.Combine(DefaultDataDir, "staging"), WritesConfig.DefaultStagingSize);
 }
 
-public enum MetadataEngine { RocksDb, Memory }
+/// <summary>When COMMIT answers (strict: data in the object store; writeback: fsync'ed in <see cref="StagingPath"/>), and the staging cap.</summary>
+public sealed record WritesConfig(NfsGate.FileSystem.CommitMode CommitMode, string StagingPath, long StagingSize)
+{
+    public const long DefaultStagingSize = 4L << 30;
+}
 
-public sealed record MetadataConfig(MetadataEngine Engine, string Path);
+public enum MetadataEngine { RocksDb, Memory, Postgres }
+
+public sealed record MetadataConfig(MetadataEngine Engine, string Path)
+{
+    /// <summary>Npgsql connection string for engine "postgres" (required there, refused elsewhere); may hold a password.</summary>
+    public string? ConnectionString { get; init; }
+}
 
 public enum ObjectStoreType { Local, S3 }
 
@@ -64,8 +75,24 @@ public sealed record CacheConfig(string Path, long SizeBytes)
     public bool IsActive => Enabled && SizeBytes > 0;
 }
 
-public sealed record ExportConfig(string Name, string Path, bool ReadOnly);
+public sealed record ExportConfig(string Name, string Path, bool ReadOnly)
+{
+    /// <summary>exports[].clients in order; null = no rules (open to everyone, read-write, no squash).</summary>
+    public IReadOnlyList<NfsGate.Protocol.ClientRule>? Clients { get; init; }
+    /// <summary>exports[].quota; <see cref="NfsGate.Metadata.VolumeQuota.None"/> = no limit.</summary>
+    public NfsGate.Metadata.VolumeQuota Quota { get; init; }
+    /// <summary>exports[].trash.retention; zero = no trash (REMOVE deletes at once).</summary>
+    public TimeSpan TrashRetention { get; init; }
+    /// <summary>exports[].qos: bandwidth and IOPS caps; null = none. A runtime override (admin API) wins over it.</summary>
+    public NfsGate.Protocol.Qos.QosPolicy? Qos { get; init; }
+}
 
 public enum LogFormat { Text, Json }
 
-public sealed record LogConfig(Serilog.Events.LogEventLevel Level, LogFormat Format, string? File);
+public sealed record LogConfig(Serilog.Events.LogEventLevel Level, LogFormat Format, string? File)
+{
+    public static readonly TimeSpan DefaultSlowOperation = TimeSpan.FromSeconds(1);
+
+    /// <summary>NFS calls at least this slow are logged (category NfsGate.SlowOperations); null = "off".</summary>
+    public TimeSpan? SlowOperation { get; init; } = DefaultSlowOperation;
+}

@@ -9,6 +9,7 @@ using NfsGate.Metadata.Kv;
 using NfsGate.Protocol;
 using NfsGate.Rpc;
 using NfsGate.Server.Config;
+using NfsGate.Server.Metrics;
 
 namespace NfsGate.Server.Hosting;
 
@@ -33,8 +34,16 @@ public sealed class GatewayHost : IAsyncDisposable
     public IPEndPoint? PortmapEndpoint { get; private set; }
     public IPEndPoint? HttpEndpoint { get; private set; }
     public ExportTable Exports { get; } = new();
+    /// <summary>Runtime changes to the exports (admin API, SIGHUP).</summary>
+    public ExportAdmin ExportAdmin { get; private set; } = null!;
     /// <summary>Null when the cache is off.</summary>
     public CachingObjectStore? BlockCache { get; private set; }
+    /// <summary>Per-export QoS (set once started).</summary>
+    public QosAdmin Qos { get; private set; } = null!;
+    /// <summary>What GET /metrics exposes (Metrics/GatewayMetrics.cs).</summary>
+    public GatewayMetrics? Metrics { get; private set; }
+    /// <summary>This node's heartbeat in the shared metadata engine and the live node count (Membership.cs).</summary>
+    public Membership? Membership { get; private set; }
 
     public static async Task<GatewayHost> StartAsync(GatewayConfig config, ILoggerFactory loggerFactory, CancellationToken ct)
     {
@@ -59,16 +68,23 @@ public sealed class GatewayHost : IAsyncDisposable
         IKvStore kv = StoreOpener.OpenMetadata(config.Metadata);
         var meta = new MetadataStore(kv, loggerFactory.CreateLogger<MetadataStore>());
         _stops.Push(("metadata", () => { meta.Dispose(); return ValueTask.CompletedTask; }));
-        _log.LogInformation("metadata: {Engine} at {Path}", kv.Engine, config.Metadata.Engine == MetadataEngine.Memory ? "(memory)" : config.Metadata.Path);
+        var metrics = Metrics = new GatewayMetrics(loggerFactory, config.Log.SlowOperation);
+        metrics.AttachMetadata(kv);
+        _log.LogInformation("metadata: {Engine} at {Path}", kv.Engine, config.Metadata.Engine switch
+        {
+            MetadataEngine.Memory => "(memory)",
+            MetadataEngine.Postgres => MetadataConnection.Masked(config.Metadata.ConnectionString),
+            _ => config.Metadata.Path,
+        });
 
         IObjectStore backend = await StoreOpener.OpenBackendAsync(config.ObjectStore, prepare: true, loggerFactory, ct);
         if (backend is IDisposable client)
             _stops.Push(("s3 client", () => { client.Dispose(); return ValueTask.CompletedTask; }));
-        IObjectStore store = backend;
+        IObjectStore measured = metrics.Instrument(backend), store = measured;
         CachingObjectStore? blockCache = null;
         if (config.Cache.IsActive)
         {
-            var cache = blockCache = new CachingObjectStore(backend, new BlockCacheOptions
+            var cache = blockCache = new CachingObjectStore(measured, new BlockCacheOptions
             {
                 Path = config.Cache.Path,
                 SizeBytes = config.Cache.SizeBytes,
@@ -76,6 +92,7 @@ public sealed class GatewayHost : IAsyncDisposable
             });
             store = cache;
             BlockCache = cache;
+            metrics.AttachCache(cache, config.Cache.SizeBytes);
             _log.LogInformation("data path: {Backend}, block cache {CachePath} ({CacheSize}, {Blocks} blocks cached now, keeps {MinFree:P0} of its disk free)",
                 backend.Describe(), config.Cache.Path, ByteSize.Format(config.Cache.SizeBytes), cache.Counters.Entries, config.Cache.MinFreeRatio);
         }
@@ -84,30 +101,37 @@ public sealed class GatewayHost : IAsyncDisposable
             _log.LogInformation("data path: {Backend}, no block cache", backend.Describe());
         }
 
-        var fs = new GatewayFileSystem(meta, store, new FileSystemOptions(), loggerFactory.CreateLogger<GatewayFileSystem>());
+        var fsOptions = new FileSystemOptions { CommitMode = config.Writes.CommitMode, StagingPath = config.Writes.StagingPath, MaxStagingBytes = config.Writes.StagingSize };
+        if (fsOptions.CommitMode == CommitMode.Writeback)
+            _log.LogWarning("writes.commitMode writeback: COMMITted data may live only in {StagingPath} until uploaded", fsOptions.StagingPath);
+        var fs = new GatewayFileSystem(meta, store, fsOptions, loggerFactory.CreateLogger<GatewayFileSystem>());
         _stops.Push(("file system", async () =>
         {
             await fs.FlushAllAsync();
             await fs.DisposeAsync();
         }));
 
-        var exports = new List<Export>();
-        foreach (var e in config.Exports)
-        {
-            uint id = meta.GetOrCreateVolumeId(e.Name);
-            exports.Add(new Export(id, e.Name, e.Path, e.ReadOnly, fs.Volume(id)));
-            _log.LogInformation("export {Name}: {Path} ({Mode}, volume {Id})", e.Name, e.Path, e.ReadOnly ? "read-only" : "read-write", id);
-        }
-        Exports.Replace(exports);
+        // Client rules, quotas, trash and runtime changes: ExportAdmin.cs.
+        ExportAdmin = new ExportAdmin(Exports, meta, fs, loggerFactory.CreateLogger<ExportAdmin>());
+        ExportAdmin.Apply(config.Exports);
+        _stops.Push(("trash purger", ExportAdmin.StartTrashPurger()));
+        // Bandwidth and IOPS caps per export, runtime overrides in DATADIR/qos-state.json: QosAdmin.cs.
+        Qos = QosAdmin.Open(config, Exports, _log);
+        _stops.Push(("qos", () => { Qos.Dispose(); return ValueTask.CompletedTask; }));
         var codec = new FileHandleCodec(meta.GetOrCreateSecret());
 
-        var dispatcher = new RpcDispatcher(loggerFactory.CreateLogger<RpcDispatcher>(), observer: null, new DuplicateRequestCache());
-        dispatcher.Register(new Nfs3Program(Exports, fs, codec, new Nfs3Options { Capacity = StoreOpener.LocalCapacity(backend) }, loggerFactory.CreateLogger<Nfs3Program>()));
+        var dispatcher = new RpcDispatcher(loggerFactory.CreateLogger<RpcDispatcher>(), observer: metrics.Rpc, new DuplicateRequestCache());
+        var nfs3 = new Nfs3Program(Exports, fs, codec, new Nfs3Options { Capacity = StoreOpener.LocalCapacity(backend) }, loggerFactory.CreateLogger<Nfs3Program>()) { Observer = metrics.Nfs, Qos = Qos.Engine };
+        dispatcher.Register(nfs3);
+        metrics.AddExports(Exports.All.Select(e => e.Name));
+        metrics.AttachQos(() => nfs3.Qos, () => Exports.All.Select(e => e.Name));
+        metrics.AttachFileSystem(fs, fsOptions);
         dispatcher.Register(new MountProgram(Exports, codec, loggerFactory.CreateLogger<MountProgram>()));
         var nfs = new RpcServer(dispatcher, new RpcServerOptions(), loggerFactory);
         nfs.Start(config.Listen);
         _stops.Push(("nfs listener", nfs.DisposeAsync));
         NfsEndpoint = nfs.LocalEndPoints[0];
+        metrics.AttachConnections(nfs);
         _log.LogInformation("nfs + mount: listening on {Endpoint}", Config.Endpoint.Format(NfsEndpoint));
 
         if (config.Portmapper is { } pmapEndpoint)
@@ -117,11 +141,14 @@ public sealed class GatewayHost : IAsyncDisposable
         {
             var warmup = new Warmup(Exports, meta.OpenVolume, blockCache);
             var http = await HealthServer.StartAsync(httpEndpoint, probeCt => ReadinessProblemAsync(kv, backend, probeCt), loggerFactory, ct,
-                routes => AdminApi.Map(routes, warmup));
+                routes => { AdminApi.Map(routes, warmup); ExportAdminApi.Map(routes, ExportAdmin); QosAdminApi.Map(routes, Qos); }, metrics);
             _stops.Push(("http listener", http.DisposeAsync));
             HttpEndpoint = http.Endpoint;
             _log.LogInformation("http: listening on {Endpoint} (/healthz, /readyz, POST /admin/warmup)", Config.Endpoint.Format(http.Endpoint));
         }
+        string nfsAddress = Config.Endpoint.Format(NfsEndpoint);
+        Membership = Membership.Start(kv, Membership.DefaultNodeId(nfsAddress), nfsAddress, HttpEndpoint is null ? null : Config.Endpoint.Format(HttpEndpoint), _log);
+        _stops.Push(("membership", Membership.DisposeAsync));
         _log.LogInformation("ready");
     }
 

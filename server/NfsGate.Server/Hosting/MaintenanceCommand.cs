@@ -45,7 +45,7 @@ public static class MaintenanceCommand
             return Program.ExitUsage;
         }
         // Opening RocksDB would create an empty database: a wrong --data-dir must not look like a clean file system.
-        if (!File.Exists(Path.Combine(config.Metadata.Path, "CURRENT")))
+        if (config.Metadata.Engine == MetadataEngine.RocksDb && !File.Exists(Path.Combine(config.Metadata.Path, "CURRENT")))
         {
             error.WriteLine($"nfsgate {name}: no metadata store at {config.Metadata.Path} (wrong --data-dir or config?)");
             return Program.ExitFailure;

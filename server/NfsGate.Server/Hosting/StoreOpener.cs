@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using NfsGate.Data;
 using NfsGate.Data.S3;
 using NfsGate.Metadata.Kv;
+using NfsGate.Metadata.Postgres;
 using NfsGate.Metadata.RocksDb;
 using NfsGate.Server.Config;
 
@@ -19,6 +20,9 @@ public static class StoreOpener
     {
         if (m.Engine == MetadataEngine.Memory)
             return new MemoryKvStore();
+        // Shared by every gateway of a cluster; creates its table on first start.
+        if (m.Engine == MetadataEngine.Postgres)
+            return new PostgresKvStore(m.ConnectionString!);
         Directory.CreateDirectory(m.Path);
         return new RocksKvStore(m.Path);
     }

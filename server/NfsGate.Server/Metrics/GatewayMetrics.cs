@@ -79,8 +79,8 @@ public sealed class GatewayMetrics
 
     /// <summary>
     /// The file system's counters: read-ahead, slice compaction, and the writeback staging backlog (COMMITted bytes
-    /// on local disk not yet uploaded; 0 in strict mode) against its cap. (The unstable-write buffer in memory
-    /// has no public counter in NfsGate.FileSystem yet, so it is not exported.)
+    /// on local disk not yet uploaded; 0 in strict mode) against its cap, and the unstable-write buffer in memory
+    /// against its cap (the backlog in strict mode).
     /// </summary>
     public void AttachFileSystem(GatewayFileSystem fs, FileSystemOptions options)
     {
@@ -91,6 +91,8 @@ public sealed class GatewayMetrics
         Gauge("nfsgate_staging_bytes", "Writeback staging backlog: COMMITted bytes on local disk not yet in the object store (0 in strict mode).", () => fs.StagedBytes);
         Gauge("nfsgate_staging_records", "Writeback records on local disk not yet uploaded (0 in strict mode).", () => fs.StagedRecords);
         _f.NewGauge("nfsgate_staging_limit_bytes", "Cap on the writeback staging backlog (writes.stagingSize).").Set(options.MaxStagingBytes);
+        Gauge("nfsgate_write_buffer_bytes", "UNSTABLE write bytes buffered in memory, not yet flushed to the object store.", () => fs.BufferedBytes);
+        _f.NewGauge("nfsgate_write_buffer_limit_bytes", "Cap on buffered UNSTABLE write bytes; writers over it wait, then get JUKEBOX.").Set(options.MaxBufferBytes);
     }
 
     /// <summary>Metadata engine statistics (IKvStore.Stats): RocksDB sizes, compaction backlog, write stalls.</summary>
