@@ -149,8 +149,16 @@ public sealed class GatewayHost : IAsyncDisposable
         string nfsAddress = Config.Endpoint.Format(NfsEndpoint);
         Membership = Membership.Start(kv, Membership.DefaultNodeId(nfsAddress), nfsAddress, HttpEndpoint is null ? null : Config.Endpoint.Format(HttpEndpoint), _log);
         _stops.Push(("membership", Membership.DisposeAsync));
+        // Each live gateway enforces 1/N of every QoS cap, so the cluster as a whole delivers the cap whichever node
+        // a client's connection lands on. Rebalanced at every heartbeat that sees a node join or leave.
+        var qosEngine = Qos.Engine;
+        Membership.LiveNodesChanged += live => qosEngine.Share = ShareOf(live);
+        qosEngine.Share = ShareOf(Membership.LiveNodes);
+        metrics.AttachMembership(() => Membership.LiveNodes, () => qosEngine.Share);
         _log.LogInformation("ready");
     }
+
+    static double ShareOf(int liveNodes) => 1.0 / Math.Max(1, liveNodes);
 
     /// <summary>Port 111 needs root (or CAP_NET_BIND_SERVICE) and may already belong to rpcbind: then clients mount with port= and mountport=.</summary>
     void StartPortmapper(IPEndPoint endpoint, int nfsPort, ILoggerFactory loggerFactory)

@@ -101,6 +101,14 @@ public sealed class GatewayMetrics
     /// <summary>QoS of the NFS program's engine (read at scrape time, so an engine attached later is seen too).</summary>
     public void AttachQos(Func<Protocol.Qos.QosEngine?> engine, Func<IEnumerable<string>> exports) => new QosMetrics(_f, engine, exports).Attach(this);
 
+    /// <summary>Gateways seen alive in the shared metadata engine, and this node's part of every QoS cap (1/live).</summary>
+    public void AttachMembership(Func<int> liveNodes, Func<double> qosShare)
+    {
+        Gauge("nfsgate_cluster_live_nodes", "Gateways whose heartbeat in the shared metadata engine is recent.", () => liveNodes());
+        var share = _f.NewGauge("nfsgate_qos_share_ratio", "This gateway's part of every QoS cap: 1 / live gateways.");
+        OnScrape(() => share.Set(qosShare()));
+    }
+
     internal void OnScrape(Action update)
     {
         lock (_scrapeLock) _onScrape.Add(update);

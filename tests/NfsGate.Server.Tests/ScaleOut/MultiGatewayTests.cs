@@ -129,6 +129,7 @@ public sealed class MultiGatewayTests : IAsyncLifetime
         a.Membership!.Beat();
         Assert.Equal(3, a.Membership.LiveNodes);
         Assert.Equal(3, a.Membership.Nodes.Count);
+        Assert.Equal(1.0 / 3, a.Qos.Engine.Share, 6); // every QoS cap is split across the live gateways
         Assert.Contains(a.Membership.Nodes, n => n.NfsAddress == Endpoint.Format(b.NfsEndpoint!));
 
         // A node that stops cleanly removes its row: the others count it out at their next heartbeat.
@@ -139,6 +140,7 @@ public sealed class MultiGatewayTests : IAsyncLifetime
         a.Membership.Beat();
         Assert.Equal(2, a.Membership.LiveNodes);
         Assert.Equal(2, changedTo);
+        Assert.Equal(0.5, a.Qos.Engine.Share, 6); // rebalanced when a node leaves
 
         var stdout = new StringWriter();
         var stderr = new StringWriter();
