@@ -91,7 +91,9 @@ internal sealed class SliceCompactor(GatewayFileSystem fs)
         int threshold = fs.Options.CompactSliceCount;
         if (threshold == 0 || meta is not ISliceCompaction swap) return FsStatus.Ok;
         var st = meta.ReadChunk(ino, chunk, out var slices);
-        if (st != FsStatus.Ok || slices.Count <= threshold) return st;
+        // Only small slices fragment a chunk: a chunk written sequentially in block-sized flushes reads as fast as one
+        // slice, and rewriting it would upload every byte twice (and compete with client writes for upload slots).
+        if (st != FsStatus.Ok || (SmallSlices(slices, out _) <= threshold && slices.Count <= HardSliceLimit)) return st;
 
         long chunkStart = (long)chunk * Layout.ChunkSize;
         var runs = new List<(long Off, long End)>();
@@ -122,7 +124,7 @@ internal sealed class SliceCompactor(GatewayFileSystem fs)
         return st;
     }
 
-    /// <summary>Copy at most this many bytes per byte of the slices being merged away (all but the largest).</summary>
+    /// <summary>Copy at most this many bytes per byte of small slices (fragments) being merged away.</summary>
     internal const int MaxCopyPerFragmentByte = 8;
     /// <summary>Past this many slices a chunk is compacted whatever the copy costs: its slice list must stay bounded.</summary>
     internal const int HardSliceLimit = 256;
@@ -136,15 +138,26 @@ internal sealed class SliceCompactor(GatewayFileSystem fs)
     internal static bool CopyIsBounded(IReadOnlyList<Slice> slices, List<(long Off, long End)> runs)
     {
         if (slices.Count > HardSliceLimit) return true;
-        long total = 0, largest = 0;
-        foreach (var s in slices)
-        {
-            total += s.Len;
-            largest = Math.Max(largest, s.Len);
-        }
+        SmallSlices(slices, out long smallBytes);
         long copy = 0;
         foreach (var (off, end) in runs) copy += end - off;
-        return copy <= MaxCopyPerFragmentByte * (total - largest);
+        return copy <= MaxCopyPerFragmentByte * smallBytes;
+    }
+
+    /// <summary>A slice shorter than this is a fragment (a quarter block: 1 MiB).</summary>
+    internal const int SmallSliceBytes = Layout.BlockSize / 4;
+
+    private static int SmallSlices(IReadOnlyList<Slice> slices, out long bytes)
+    {
+        int n = 0;
+        bytes = 0;
+        foreach (var s in slices)
+        {
+            if (s.Len >= SmallSliceBytes) continue;
+            n++;
+            bytes += s.Len;
+        }
+        return n;
     }
 
     /// <summary>The chunk's current visible bytes, read block by block through the normal read path.</summary>

@@ -195,6 +195,28 @@ public class CompactionTests
         await CheckAsync(h, ino, model);
     }
 
+    [Fact]
+    public async Task AChunkWrittenInBlockSizedSlicesIsNotRewritten()
+    {
+        // 12 slices of 1-4 MiB (a sequential write flushed piecewise) are not fragments: no copy, no new objects.
+        await using var h = new FsHarness(Backend.Memory, Compacting());
+        ulong ino = h.NewFile("seq");
+        var model = FsHarness.Random(12 << 20, 7);
+        for (int i = 0; i < 12; i++)
+        {
+            await h.WriteAsync(ino, (long)i << 20, model.AsMemory(i << 20, 1 << 20).ToArray());
+            await h.CommitAsync(ino);
+        }
+        Assert.Equal(12, SliceCount(h, ino, 0));
+        int objects = h.ObjectCount();
+        var meta = h.Meta.OpenVolume(h.VolumeId);
+        Assert.Equal(FsStatus.Ok, await h.FsInternal.Compactor!.CompactAsync(meta, ino, 0, CancellationToken.None));
+        Assert.Equal(12, SliceCount(h, ino, 0));
+        Assert.Equal(objects, h.ObjectCount());
+        Assert.Equal(0, h.Fs.Compactions);
+        await CheckAsync(h, ino, model);
+    }
+
     /// <summary>The file reads back as the model up to its size (the model may be longer than the file).</summary>
     private static async Task CheckAsync(FsHarness h, ulong ino, byte[] model)
     {
