@@ -3,6 +3,11 @@ using NfsGate.Metadata;
 
 namespace NfsGate.Data.Tests.FileSystem;
 
+/// <summary>Runs alone: it reads the process-wide allocation counter, which parallel test classes would inflate.</summary>
+[CollectionDefinition(nameof(MemoryBoundTests), DisableParallelization = true)]
+public class MemoryBoundCollection;
+
+[Collection(nameof(MemoryBoundTests))]
 /// <summary>The write-buffer cap holds under many concurrent large writers, and reads from slices do not copy through temporary buffers.</summary>
 public class MemoryBoundTests
 {
@@ -53,10 +58,16 @@ public class MemoryBoundTests
         var dest = new byte[4 * Layout.BlockSize];
         await h.Vol.ReadAsync(Credential.Root, ino, 0, dest); // warm up (JIT, pools)
 
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        var res = await h.Vol.ReadAsync(Credential.Root, ino, 0, dest);
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
-        Assert.Equal((FsStatus.Ok, dest.Length), (res.Status, res.Count));
+        // The counter is process-wide, so anything else running adds to it; the read's own allocation does not
+        // change from one try to the next, so the smallest of three tries is the read's.
+        long allocated = long.MaxValue;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            var res = await h.Vol.ReadAsync(Credential.Root, ino, 0, dest);
+            allocated = Math.Min(allocated, GC.GetTotalAllocatedBytes(precise: true) - before);
+            Assert.Equal((FsStatus.Ok, dest.Length), (res.Status, res.Count));
+        }
         for (int i = 0; i < 4; i++)
             Assert.True(FsHarness.Random(Layout.BlockSize, i).AsSpan().SequenceEqual(dest.AsSpan(i * Layout.BlockSize, Layout.BlockSize)));
         // Process-wide (background loops included), so generous; one block copied through a temporary array is 4 MiB.
