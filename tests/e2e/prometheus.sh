@@ -42,8 +42,8 @@ trap 'exit 130' INT TERM
 free_port() {
     local p
     for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 40000))
-        if ! ss -Htln "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
+        p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768+), where outgoing S3/Ceph sockets can hold a port
+        if ! ss -Htan "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
     done
     return 1
 }
