@@ -7,7 +7,7 @@ namespace NfsGate.Data;
 /// fsync of a directory, which makes a create/rename inside it durable. .NET cannot open a directory as a file
 /// handle, so this goes to libc directly (Linux / macOS).
 /// </summary>
-internal static partial class DirSync
+public static partial class DirSync
 {
     private const int O_RDONLY = 0;
     private const int EINTR = 4;

@@ -90,7 +90,7 @@ internal sealed class StagedRecord : IUploadSource, IDisposable
                 RandomAccess.FlushToDisk(w);
             }
             File.Move(tmp, path);
-            StagingDirSync.Fsync(dir);
+            NfsGate.Data.DirSync.Fsync(dir);
         }
         catch
         {
@@ -229,7 +229,7 @@ internal sealed class StagedRecord : IUploadSource, IDisposable
         File.Delete(Path);
         // Fsync'ed: once the record is gone, newer flushes of the file go straight to the object store, and a record
         // coming back after a power loss would be replayed on top of them.
-        StagingDirSync.Fsync(System.IO.Path.GetDirectoryName(Path)!);
+        NfsGate.Data.DirSync.Fsync(System.IO.Path.GetDirectoryName(Path)!);
         Dispose(); // last: until the delete succeeded the record stays readable
     }
 
