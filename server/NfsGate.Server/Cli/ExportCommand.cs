@@ -167,53 +167,46 @@ public static class ExportCommand
     public static async Task<int> RunAsync(GatewayConfig config, Command command, TextWriter stdout, TextWriter stderr, CancellationToken ct = default)
     {
         var request = command.ExportRequest!;
-        if (config.Http is not { } endpoint)
-        {
-            await stderr.WriteLineAsync("nfsgate export: the HTTP listener is off in the configuration; give --http HOST:PORT");
-            return Program.ExitUsage;
-        }
-        var address = endpoint.Address.Equals(IPAddress.Any) ? IPAddress.Loopback
-            : endpoint.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : endpoint.Address;
-        var baseUrl = $"http://{new IPEndPoint(address, endpoint.Port)}/admin/exports";
+        using var admin = AdminClient.For(config, "export", stderr, Timeout);
+        if (admin is null) return Program.ExitUsage;
+        var baseUrl = admin.Root + "/admin/exports";
         string one = request.Name is null ? baseUrl : $"{baseUrl}/{Uri.EscapeDataString(request.Name)}";
-        using var handler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5), UseProxy = false };
-        using var http = new HttpClient(handler) { Timeout = Timeout };
         try
         {
             (bool Ok, JsonObject Body) r;
             switch (request.Action)
             {
                 case ExportAction.List:
-                    r = await SendAsync(http, HttpMethod.Get, baseUrl, null, ct);
+                    r = await admin.SendAsync(HttpMethod.Get, baseUrl, null, ct);
                     if (!r.Ok) return await FailAsync(stderr, r.Body);
                     foreach (var e in r.Body["exports"]!.AsArray()) await stdout.WriteLineAsync(Describe(e!.AsObject()));
                     return Program.ExitOk;
                 case ExportAction.Trash:
-                    r = await SendAsync(http, HttpMethod.Get, one + "/trash", null, ct);
+                    r = await admin.SendAsync(HttpMethod.Get, one + "/trash", null, ct);
                     if (!r.Ok) return await FailAsync(stderr, r.Body);
                     await stdout.WriteLineAsync("ID\tDELETED\tSIZE\tTYPE\tDIR\tNAME");
                     foreach (var t in r.Body["trash"]!.AsArray())
                         await stdout.WriteLineAsync($"{t!["id"]}\t{t["deleted"]}\t{t["size"]}\t{t["type"]}\t{t["dir"]}\t{t["name"]}");
                     return Program.ExitOk;
                 case ExportAction.Restore:
-                    r = await SendAsync(http, HttpMethod.Post, $"{one}/trash/{Uri.EscapeDataString(request.TrashId!)}/restore", null, ct);
+                    r = await admin.SendAsync(HttpMethod.Post, $"{one}/trash/{Uri.EscapeDataString(request.TrashId!)}/restore", null, ct);
                     if (!r.Ok) return await FailAsync(stderr, r.Body);
                     await stdout.WriteLineAsync($"restored as \"{r.Body["name"]}\" in directory inode {r.Body["dir"]}");
                     return Program.ExitOk;
                 case ExportAction.Remove:
-                    r = await SendAsync(http, HttpMethod.Delete, one, null, ct);
+                    r = await admin.SendAsync(HttpMethod.Delete, one, null, ct);
                     break;
                 case ExportAction.Add:
                 {
                     var e = new JsonObject { ["name"] = request.Name, ["path"] = request.Path };
                     foreach (var (k, v) in request.Fields) if (v is not null) e[k] = v.DeepClone();
-                    r = await SendAsync(http, HttpMethod.Post, baseUrl, e.ToJsonString(), ct);
+                    r = await admin.SendAsync(HttpMethod.Post, baseUrl, e.ToJsonString(), ct);
                     break;
                 }
                 default:
                 {
                     // Read, change only what was given, put back: the other keys of the export stay as they are.
-                    var list = await SendAsync(http, HttpMethod.Get, baseUrl, null, ct);
+                    var list = await admin.SendAsync(HttpMethod.Get, baseUrl, null, ct);
                     if (!list.Ok) return await FailAsync(stderr, list.Body);
                     var cur = list.Body["exports"]!.AsArray().Select(x => x!.AsObject()).FirstOrDefault(x => (string?)x["name"] == request.Name);
                     if (cur is null) return await FailAsync(stderr, new JsonObject { ["error"] = $"no export \"{request.Name}\"" });
@@ -229,7 +222,7 @@ public static class ExportCommand
                         if (v is null) e.Remove(k);
                         else e[k] = v.DeepClone();
                     }
-                    r = await SendAsync(http, HttpMethod.Put, one, e.ToJsonString(), ct);
+                    r = await admin.SendAsync(HttpMethod.Put, one, e.ToJsonString(), ct);
                     break;
                 }
             }
@@ -238,7 +231,7 @@ public static class ExportCommand
             await stdout.WriteLineAsync(persisted ? "done (saved in the server's config file)" : "done (in memory only: the server has no config file)");
             return Program.ExitOk;
         }
-        catch (HttpRequestException e)
+        catch (Exception e) when (e is HttpRequestException or IOException or JsonException or TaskCanceledException)
         {
             await stderr.WriteLineAsync($"nfsgate export: cannot reach the server's admin API at {baseUrl}: {e.Message}");
             return Program.ExitFailure;
@@ -260,25 +253,9 @@ public static class ExportCommand
         return sb.ToString();
     }
 
-    static async Task<(bool Ok, JsonObject Body)> SendAsync(HttpClient http, HttpMethod method, string url, string? json, CancellationToken ct)
-    {
-        using var msg = new HttpRequestMessage(method, url);
-        if (json is not null)
-        {
-            msg.Content = new StringContent(json, Encoding.UTF8);
-            msg.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        }
-        using var response = await http.SendAsync(msg, ct);
-        string text = await response.Content.ReadAsStringAsync(ct);
-        JsonObject body;
-        try { body = JsonNode.Parse(text) as JsonObject ?? new JsonObject { ["error"] = text }; }
-        catch (JsonException) { body = new JsonObject { ["error"] = $"HTTP {(int)response.StatusCode}: {text}" }; }
-        return (response.IsSuccessStatusCode, body);
-    }
-
     static async Task<int> FailAsync(TextWriter stderr, JsonObject body)
     {
-        await stderr.WriteLineAsync($"nfsgate export: {body["error"]}");
+        await stderr.WriteLineAsync($"nfsgate export: {AdminClient.ErrorOf(body)}");
         return Program.ExitFailure;
     }
 }

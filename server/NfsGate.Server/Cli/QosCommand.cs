@@ -113,23 +113,16 @@ public static class QosCommand
     public static async Task<int> RunAsync(GatewayConfig config, Command command, TextWriter stdout, TextWriter stderr, CancellationToken ct = default)
     {
         var request = command.Qos!;
-        if (config.Http is not { } endpoint)
-        {
-            await stderr.WriteLineAsync("nfsgate qos: the HTTP listener is off in the configuration; give --http HOST:PORT");
-            return Program.ExitUsage;
-        }
-        var address = endpoint.Address.Equals(IPAddress.Any) ? IPAddress.Loopback
-            : endpoint.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : endpoint.Address;
-        var baseUrl = $"http://{new IPEndPoint(address, endpoint.Port)}/admin/qos";
-        using var handler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5), UseProxy = false };
-        using var http = new HttpClient(handler) { Timeout = Timeout };
+        using var admin = AdminClient.For(config, "qos", stderr, Timeout);
+        if (admin is null) return Program.ExitUsage;
+        var baseUrl = admin.Root + "/admin/qos";
         try
         {
             switch (request.Action)
             {
                 case QosAction.Show:
                 {
-                    var (ok, body) = await SendAsync(http, HttpMethod.Get, request.Export is null ? baseUrl : $"{baseUrl}/{Uri.EscapeDataString(request.Export)}", null, ct);
+                    var (ok, body) = await admin.SendAsync(HttpMethod.Get, request.Export is null ? baseUrl : $"{baseUrl}/{Uri.EscapeDataString(request.Export)}", null, ct);
                     if (!ok) return await FailAsync(stderr, body);
                     var views = body["exports"] is JsonArray all ? all.Select(v => v!).ToList() : [body];
                     foreach (var v in views) await stdout.WriteLineAsync(Describe(v));
@@ -137,7 +130,7 @@ public static class QosCommand
                 }
                 case QosAction.Reset:
                 {
-                    var (ok, body) = await SendAsync(http, HttpMethod.Delete, $"{baseUrl}/{Uri.EscapeDataString(request.Export!)}", null, ct);
+                    var (ok, body) = await admin.SendAsync(HttpMethod.Delete, $"{baseUrl}/{Uri.EscapeDataString(request.Export!)}", null, ct);
                     if (!ok) return await FailAsync(stderr, body);
                     await stdout.WriteLineAsync(Describe(body));
                     return Program.ExitOk;
@@ -145,11 +138,11 @@ public static class QosCommand
                 default:
                 {
                     string url = $"{baseUrl}/{Uri.EscapeDataString(request.Export!)}";
-                    var (ok, current) = await SendAsync(http, HttpMethod.Get, url, null, ct);
+                    var (ok, current) = await admin.SendAsync(HttpMethod.Get, url, null, ct);
                     if (!ok) return await FailAsync(stderr, current);
                     var qos = current["qos"] as JsonObject ?? new JsonObject();
                     var next = Apply(qos.DeepClone().AsObject(), request);
-                    var (putOk, body) = await SendAsync(http, HttpMethod.Put, url, next.ToJsonString(), ct);
+                    var (putOk, body) = await admin.SendAsync(HttpMethod.Put, url, next.ToJsonString(), ct);
                     if (!putOk) return await FailAsync(stderr, body);
                     await stdout.WriteLineAsync(Describe(body));
                     return Program.ExitOk;
@@ -195,31 +188,9 @@ public static class QosCommand
         return rule;
     }
 
-    static async Task<(bool Ok, JsonObject Body)> SendAsync(HttpClient http, HttpMethod method, string url, string? json, CancellationToken ct)
-    {
-        using var message = new HttpRequestMessage(method, url);
-        if (json is not null)
-        {
-            message.Content = new StringContent(json, Encoding.UTF8);
-            message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        }
-        using var response = await http.SendAsync(message, ct).ConfigureAwait(false);
-        string text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
-        JsonObject body;
-        try
-        {
-            body = JsonNode.Parse(text) as JsonObject ?? new JsonObject();
-        }
-        catch (JsonException)
-        {
-            body = new JsonObject { ["error"] = $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}" };
-        }
-        return (response.IsSuccessStatusCode, body);
-    }
-
     static async Task<int> FailAsync(TextWriter stderr, JsonObject body)
     {
-        await stderr.WriteLineAsync($"nfsgate qos: {body["error"]?.GetValue<string>() ?? "request failed"}");
+        await stderr.WriteLineAsync($"nfsgate qos: {AdminClient.ErrorOf(body)}");
         return Program.ExitFailure;
     }
 

@@ -14,32 +14,22 @@ namespace NfsGate.Server.Hosting;
 /// </summary>
 public static class WarmupCommand
 {
-    /// <summary>A server that does not accept the connection by then is not running.</summary>
-    static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
     /// <summary>Cap on one progress line from the server: they are a few hundred bytes.</summary>
     const int MaxLineChars = 64 * 1024;
 
     public static async Task<int> RunAsync(GatewayConfig config, Command command, TextWriter stdout, TextWriter stderr, bool stderrIsTerminal,
         CancellationToken ct = default)
     {
-        if (config.Http is not { } endpoint)
-        {
-            await stderr.WriteLineAsync("nfsgate warmup: the HTTP listener is off in the configuration; give --http HOST:PORT");
-            return Program.ExitUsage;
-        }
-        // A server listening on every address is reached on loopback (the admin API is meant for local use).
-        var address = endpoint.Address.Equals(IPAddress.Any) ? IPAddress.Loopback
-            : endpoint.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : endpoint.Address;
-        var url = new Uri($"http://{new IPEndPoint(address, endpoint.Port)}/admin/warmup");
+        // A big tree takes long: no overall timeout, only the connect timeout.
+        using var admin = AdminClient.For(config, "warmup", stderr, Timeout.InfiniteTimeSpan);
+        if (admin is null) return Program.ExitUsage;
+        var url = new Uri(admin.Root + "/admin/warmup");
         string body = RequestJson(command);
 
-        using var handler = new SocketsHttpHandler { ConnectTimeout = ConnectTimeout, UseProxy = false };
-        using var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan }; // a big tree takes long
         try
         {
-            using var content = new StringContent(body, Encoding.UTF8);
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            using var response = await client.PostAsync(url, content, ct).ConfigureAwait(false);
+            using var content = AdminClient.Json(body);
+            using var response = await admin.Http.PostAsync(url, content, ct).ConfigureAwait(false);
             var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
             using var reader = new StreamReader(stream, Encoding.UTF8);
             if (!response.IsSuccessStatusCode)
