@@ -17,12 +17,8 @@ pass=0
 fail=0
 PID=
 
-ok()  { pass=$((pass + 1)); echo "PASS isolation: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL isolation: $*"; }
-check() {   # name, command... (output shown only on failure)
-    local name=$1; shift
-    if "$@" >"$W/check.log" 2>&1; then ok "$name"; else bad "$name"; tail -n 20 "$W/check.log" | sed 's/^/    /'; fi
-}
+E2E_TAG=isolation
+. "$ROOT/tests/e2e/lib.sh"
 
 cleanup() {
     [ -n "$PID" ] && { kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; }
@@ -32,14 +28,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768+), where outgoing S3/Ceph sockets can hold a port
-        if ! ss -Htan "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
-    done
-    return 1
-}
 
 PORT=$(free_port)
 HTTP_PORT=$(free_port)
@@ -62,14 +50,9 @@ JSON
 }
 
 write_config "127.0.0.0/8"
-"$NFSGATE" serve --config "$W/nfsgate.json" >"$W/server.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 600); do
-    if ss -Htln "sport = :$PORT" | grep -q . && ss -Htln "sport = :$HTTP_PORT" | grep -q .; then break; fi
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.2
-done
-check "server started" ss -Htln "sport = :$HTTP_PORT"
+start_nfsgate "$W/nfsgate.json" "$W/server.log" "$PORT" "$HTTP_PORT"
+PID=$STARTED_PID
+check "server started" test -n "$PID"
 # `nfsgate export ACTION ... --http` as one command word, usable inside the bash -c checks.
 printf '#!/bin/sh\na=$1; shift\nexec "%s" export "$a" --http "127.0.0.1:%s" "$@"\n' "$NFSGATE" "$HTTP_PORT" >"$W/export"
 chmod +x "$W/export"

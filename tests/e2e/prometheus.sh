@@ -20,12 +20,8 @@ fail=0
 GATE_PID=
 PROM_PID=
 
-ok()  { pass=$((pass + 1)); echo "PASS prometheus: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL prometheus: $*"; }
-check() {   # name, command... (output shown only on failure)
-    local name=$1; shift
-    if "$@" >"$W/check.log" 2>&1; then ok "$name"; else bad "$name"; tail -n 20 "$W/check.log" | sed 's/^/    /'; fi
-}
+E2E_TAG=prometheus
+. "$ROOT/tests/e2e/lib.sh"
 
 cleanup() {
     [ -n "$PROM_PID" ] && { kill "$PROM_PID" 2>/dev/null; wait "$PROM_PID" 2>/dev/null; }
@@ -39,23 +35,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768+), where outgoing S3/Ceph sockets can hold a port
-        if ! ss -Htan "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
-    done
-    return 1
-}
 
-wait_listen() {   # port, pid, seconds
-    for _ in $(seq 1 $(($3 * 5))); do
-        kill -0 "$2" 2>/dev/null || return 1
-        ss -Htln "sport = :$1" | grep -q . && return 0
-        sleep 0.2
-    done
-    return 1
-}
 
 for tool in prometheus promtool curl jq nfs-cp; do
     command -v "$tool" >/dev/null || { bad "$tool is installed (tests/install-deps.sh)"; echo "$pass passed, $fail failed"; exit 1; }

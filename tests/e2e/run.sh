@@ -26,39 +26,8 @@ SERVER_PID=
 EXTRA_PID=
 S3_BUCKET=
 
-ok()  { pass=$((pass + 1)); echo "PASS $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() {   # name, command... (output shown only on failure)
-    local name=$1; shift
-    if "$@" >"$W/check.log" 2>&1; then ok "$name"; else bad "$name"; tail -n 20 "$W/check.log" | sed 's/^/    /'; fi
-}
+. "$ROOT/tests/e2e/lib.sh"
 
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768+), where outgoing S3/Ceph sockets can hold a port
-        if ! ss -Htan "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
-    done
-    return 1
-}
-
-# config, nfs port, http port, log → starts nfsgate in the background, waits until both ports listen; the pid
-# is left in STARTED_PID (empty if it failed).
-start_nfsgate() {
-    local config=$1 port=$2 http_port=$3 log=$4
-    "$NFSGATE" serve --config "$config" >>"$log" 2>&1 &
-    STARTED_PID=$!
-    # Up to 120 s: on a loaded 2-core machine the first RocksDB open and JIT take several seconds.
-    for _ in $(seq 1 600); do
-        if ! kill -0 "$STARTED_PID" 2>/dev/null; then
-            echo "nfsgate exited during start-up:"; tail -n 30 "$log" | sed 's/^/    /'
-            STARTED_PID=; return 1
-        fi
-        if ss -Htln "sport = :$port" | grep -q . && ss -Htln "sport = :$http_port" | grep -q .; then return 0; fi
-        sleep 0.2
-    done
-    echo "nfsgate did not listen on $port within 120 s"; return 1
-}
 
 # pid → SIGTERM, then wait for a clean exit; returns the server's exit status (non-zero also for a timeout).
 stop_pid() {
@@ -81,7 +50,7 @@ crash_pid() {
 }
 
 start_server() {
-    start_nfsgate "$W/nfsgate.json" "$PORT" "$HTTP_PORT" "$W/server.log" || return 1
+    start_nfsgate "$W/nfsgate.json" "$W/server.log" "$PORT" "$HTTP_PORT" || return 1
     SERVER_PID=$STARTED_PID
 }
 
@@ -166,7 +135,7 @@ sigterm_check() {
     cat >"$W/sigterm.json" <<JSON2
 { "listen": "127.0.0.1:$port", "portmapper": "off", "http": "127.0.0.1:$http_port", "dataDir": "$W/sigterm-data" }
 JSON2
-    start_nfsgate "$W/sigterm.json" "$port" "$http_port" "$W/sigterm.log" || return 1
+    start_nfsgate "$W/sigterm.json" "$W/sigterm.log" "$port" "$http_port" || return 1
     EXTRA_PID=$STARTED_PID
     nfs-cp "$ROOT/README.md" "nfs://127.0.0.1//readme.md?version=3&nfsport=$port&mountport=$port" || return 1
     stop_pid "$EXTRA_PID"; rc=$?
@@ -209,7 +178,7 @@ JSON3
     check "s3: check-config accepts the S3 config and masks the secret key" bash -c '
         NFSGATE_OBJECTSTORE__ACCESSKEY=$2 NFSGATE_OBJECTSTORE__SECRETKEY=$3 "$1" check-config --config "$4" >"$5" &&
         grep -q "\"secretKey\": \"\*\*\*\"" "$5" && ! grep -qF "$3" "$5"' _ "$NFSGATE" "$S3_ACCESS_KEY" "$S3_SECRET_KEY" "$W/s3.json" "$W/s3-check.out"
-    if ! start_nfsgate "$W/s3.json" "$s3port" "$s3http" "$W/s3-server.log"; then bad "s3: nfsgate starts with createBucket"; return; fi
+    if ! start_nfsgate "$W/s3.json" "$W/s3-server.log" "$s3port" "$s3http"; then bad "s3: nfsgate starts with createBucket"; return; fi
     EXTRA_PID=$STARTED_PID
     ok "s3: nfsgate starts on bucket $S3_BUCKET"
     check "s3: the start-up log names the data path" grep -q "data path: s3://$S3_BUCKET/e2e/ .*block cache" "$W/s3-server.log"
@@ -218,7 +187,7 @@ JSON3
     if kill -0 "$EXTRA_PID" 2>/dev/null; then ok "s3: kill -9 of nfsgate (it was still running)"; else bad "s3: nfsgate died on its own"; fi
     crash_pid "$EXTRA_PID"; EXTRA_PID=
     check "s3: the block cache was filled (then deleted)" bash -c 'find "$1" -type f | grep -q . && rm -rf "$1"' _ "$W/s3-data/cache"
-    if ! start_nfsgate "$W/s3.json" "$s3port" "$s3http" "$W/s3-server.log"; then bad "s3: restart after kill -9"; return; fi
+    if ! start_nfsgate "$W/s3.json" "$W/s3-server.log" "$s3port" "$s3http"; then bad "s3: restart after kill -9"; return; fi
     EXTRA_PID=$STARTED_PID
     ok "s3: restart after kill -9 without the cache"
     check "s3: nfs-cp 64 MiB out" nfs-cp "$url" "$W/s3-out.bin"

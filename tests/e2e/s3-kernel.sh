@@ -26,9 +26,7 @@ RSS_LIMIT_KIB=$((1 << 20))
 pass=0
 fail=0
 
-ok()  { pass=$((pass + 1)); echo "PASS $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+. "$ROOT/tests/e2e/lib.sh"
 
 if [ "${NFSGATE_SKIP_S3:-}" = 1 ] || [ "${E2E_SKIP_VM:-}" = 1 ]; then
     echo "s3-kernel: NFSGATE_SKIP_S3=1 or E2E_SKIP_VM=1: not run"
@@ -58,27 +56,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768+), where outgoing S3/Ceph sockets can hold a port
-        if ! ss -Htan "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
-    done
-    return 1
-}
 
-start_server() {   # → SERVER_PID, once both ports listen (up to 120 s: RocksDB open and JIT on a loaded machine)
-    "$NFSGATE" serve --config "$W/nfsgate.json" >>"$W/server.log" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 1 600); do
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            echo "nfsgate exited during start-up:"; tail -n 30 "$W/server.log" | sed 's/^/    /'
-            SERVER_PID=; return 1
-        fi
-        if ss -Htln "sport = :$PORT" | grep -q . && ss -Htln "sport = :$HTTP_PORT" | grep -q .; then return 0; fi
-        sleep 0.2
-    done
-    echo "nfsgate did not listen on $PORT within 120 s"; return 1
+start_server() {   # → SERVER_PID, once both ports listen
+    start_nfsgate "$W/nfsgate.json" "$W/server.log" "$PORT" "$HTTP_PORT"; local rc=$?
+    SERVER_PID=$STARTED_PID; return $rc
 }
 
 # kill -9 (no flush, no clean close: a crash), the block cache deleted, and a restart on the same metadata: what
@@ -95,11 +76,6 @@ crash_and_restart() {   # label
 }
 
 peak_rss_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null; }
-
-count_guest() {   # output file → adds its PASS/FAIL lines to the totals
-    pass=$((pass + $(grep -c '^PASS ' "$1")))
-    fail=$((fail + $(grep -c '^FAIL ' "$1")))
-}
 
 vm() {   # label, guest script, mode, extra nfs-vm args... → output in $W/label.out, nfs-vm's exit status
     local label=$1 script=$2 mode=$3; shift 3
