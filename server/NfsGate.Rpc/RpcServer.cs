@@ -115,7 +115,9 @@ public sealed partial class RpcServer : IAsyncDisposable
             // 1 MiB WRITE arrives in as few reads (per-syscall cost dominated large transfers).
             var pipe = new SocketPipe(PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: SegmentSize, minimumReadSize: SegmentSize / 4, leaveOpen: true)),
                                       PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: SegmentSize, leaveOpen: true)));
-            var conn = new RpcConnection(pipe, remote, id, _dispatcher, _options, _loggers.CreateLogger<RpcConnection>());
+            // Behind a trusted load balancer the PROXY header names the client (RpcServer.Proxy.cs); null = closed.
+            if (await ProxiedClientAsync(pipe.Input, RpcConnection.Unmap(remote), id).ConfigureAwait(false) is not { } client) return;
+            var conn = new RpcConnection(pipe, client, id, _dispatcher, _options, _loggers.CreateLogger<RpcConnection>());
             await conn.RunAsync(_stop.Token).ConfigureAwait(false);
         }
         catch (Exception ex)

@@ -31,4 +31,13 @@ public sealed class RpcServerOptions
 
     /// <summary>Listen backlog per endpoint.</summary>
     public int Backlog { get; set; } = 512;
+
+    /// <summary>
+    /// Load balancers whose connections must start with a PROXY protocol header naming the real client (RpcServer.Proxy.cs).
+    /// Empty (the default): no peer is trusted and no header is ever read.
+    /// </summary>
+    public IReadOnlyList<System.Net.IPNetwork> TrustedProxies { get; set; } = [];
+
+    /// <summary>How long a trusted balancer may take to send its PROXY header (it sends it at once on connect; 10 s absorbs a loaded host).</summary>
+    public TimeSpan ProxyHeaderTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -7,6 +7,10 @@
 #       chunk); the gateway holding its connection is killed with kill -9 in the middle; the client reconnects through
 #       HAProxy to another gateway, sees a new write verifier and resends; a second boot checks every fsync'ed range;
 #   (3) `nfsgate status` then shows the killed node dead and two live.
+# PROXY protocol: HAProxy connects to the gateways from 127.0.0.9 with send-proxy-v2; the gateways trust 127.0.0.9
+# and their export admits only 127.0.0.1 (the client: libnfs on the host, the VM's relay), so every mount through
+# HAProxy passes only if the gateway took the client address from the header. A raw NULL call checks that 127.0.0.9
+# without a header is closed while 127.0.0.1 is answered.
 # Run by tests/e2e/run.sh as one stage, or alone (after `make build`). Ends with "N passed, M failed"; exits non-zero
 # on any failure. Environment: NFSGATE, NFSVM (paths), NFSGATE_SKIP_PG=1 (skip the stage), E2E_SKIP_VM=1 (host
 # checks only), SCALEOUT_STORM_CHUNKS (768 KiB chunks per writer, default 16).
@@ -78,6 +82,7 @@ CS="Host=127.0.0.1;Port=$PG_PORT;Database=postgres;Username=postgres"
 
 # --- three gateways ------------------------------------------------------------------------------------------
 addr() { echo "127.0.0.$(($1 + 1))"; }
+LB_SOURCE=127.0.0.9   # HAProxy's source address towards the gateways (NFSGATE_LB_SOURCE in haproxy.cfg)
 for n in 1 2 3; do
     cat >"$W/gw$n.json" <<JSON
 {
@@ -85,6 +90,8 @@ for n in 1 2 3; do
   "listen": "$(addr $n):$PORT", "portmapper": "off", "http": "$(addr $n):$HTTP_PORT", "dataDir": "$W/gw$n",
   "metadata": { "engine": "postgres", "connectionString": "$CS" },
   "objectStore": { "type": "local", "path": "$W/objects" },
+  "proxyProtocol": { "trustedSources": ["$LB_SOURCE/32"] },
+  "exports": [ { "name": "default", "path": "/", "clients": [ { "match": "127.0.0.1", "access": "rw", "squash": "none" } ] } ],
 }
 JSON
 done
@@ -123,7 +130,19 @@ else
     bad "written through gateway 1, read through gateway 2"; tail -n 5 "$W/cp.log" | sed 's/^/    /'
 fi
 
-NFSGATE_LB_BIND="127.0.0.1:$LB_PORT" NFSGATE_GW1="$(addr 1):$PORT" NFSGATE_GW2="$(addr 2):$PORT" NFSGATE_GW3="$(addr 3):$PORT" \
+# --- PROXY protocol trust, by hand: a NULL call (40-byte record) from 127.0.0.1 is answered; the same from the
+# trusted balancer address without a header is closed unanswered; with a v2 header (claiming 127.0.0.1:1000) answered.
+null_call() { printf '\x80\x00\x00\x28\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x02\x00\x01\x86\xa3\x00\x00\x00\x03%b' '\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'; }
+v2_header() { printf '\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c\x7f\x00\x00\x01\x7f\x00\x00\x02\x03\xe8\x08\x01'; }
+reply_bytes() { "$@" | socat -T 10 -t 5 - "TCP:$(addr 1):$PORT,bind=$src" 2>/dev/null | wc -c; }   # uses $src
+src=127.0.0.1;   plain=$(reply_bytes null_call)
+src=$LB_SOURCE;  bare=$(reply_bytes null_call)
+src=$LB_SOURCE;  proxied=$(reply_bytes eval 'v2_header; null_call')
+if [ "$plain" -gt 0 ] && [ "$bare" -eq 0 ] && [ "$proxied" -gt 0 ]; then
+    ok "PROXY trust: NULL from 127.0.0.1 answered, from $LB_SOURCE closed without a header and answered with one"
+else bad "PROXY trust: reply bytes $plain (127.0.0.1), $bare ($LB_SOURCE, no header: want 0), $proxied ($LB_SOURCE + v2 header)"; fi
+
+NFSGATE_LB_SOURCE=$LB_SOURCE NFSGATE_LB_BIND="127.0.0.1:$LB_PORT" NFSGATE_GW1="$(addr 1):$PORT" NFSGATE_GW2="$(addr 2):$PORT" NFSGATE_GW3="$(addr 3):$PORT" \
     NFSGATE_HTTP_PORT="$HTTP_PORT" haproxy -db -f "$ROOT/appliance/haproxy/haproxy.cfg" >"$W/haproxy.log" 2>&1 &
 HAPROXY_PID=$!
 for _ in $(seq 1 100); do listening 127.0.0.1 "$LB_PORT" && break; sleep 0.1; done
@@ -133,7 +152,7 @@ for _ in $(seq 1 30); do
     sleep 2
 done
 if cmp -s "$W/in.bin" "$W/out-lb.bin"; then
-    ok "the same file reads back identical through HAProxy (127.0.0.1:$LB_PORT)"
+    ok "the same file reads back identical through HAProxy (127.0.0.1:$LB_PORT; the export admits only 127.0.0.1, HAProxy connects from $LB_SOURCE)"
 else
     bad "read through HAProxy"; tail -n 5 "$W/cp.log" "$W/haproxy.log" | sed 's/^/    /'
 fi
@@ -178,6 +197,11 @@ if ! kill -0 "$vm_pid" 2>/dev/null; then
     bad "the storm VM ended before a third of its chunks were fsync'ed"
 elif KILLED=$(serving_gateway); then
     n=$(fsynced)
+    # HAProxy reaches the gateway from $LB_SOURCE, an address the export refuses: the storm getting this far means
+    # the gateway judged the client named in the PROXY header.
+    peer=$(ss -Htn state established "( sport = :$PORT )" | awk '{ print $4 }' | head -n 1)
+    if [ "${peer%:*}" = "$LB_SOURCE" ]; then ok "the kernel client's connection reaches gateway $KILLED from HAProxy's $LB_SOURCE (PROXY header honoured)"
+    else bad "the gateway's peer is $peer, want $LB_SOURCE"; fi
     kill -KILL "${GW_PID[$KILLED]}"; wait "${GW_PID[$KILLED]}" 2>/dev/null; unset "GW_PID[$KILLED]"
     ok "kill -9 of gateway $KILLED (serving the kernel client) after $n of $total fsync'ed chunks"
 else

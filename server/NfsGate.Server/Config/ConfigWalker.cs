@@ -11,7 +11,7 @@ namespace NfsGate.Server.Config;
 /// </summary>
 internal sealed partial class ConfigWalker(IReadOnlyDictionary<JsonNode, string> origins)
 {
-    static readonly string[] TopKeys = ["listen", "portmapper", "http", "dataDir", "metadata", "objectStore", "cache", "exports", "log", "writes"];
+    static readonly string[] TopKeys = ["listen", "portmapper", "http", "dataDir", "metadata", "objectStore", "cache", "exports", "log", "writes", "proxyProtocol"];
     static readonly string[] MetadataKeys = ["engine", "path", "connectionString"];
     static readonly string[] LocalStoreKeys = ["path"];
     static readonly string[] S3StoreKeys =
@@ -26,7 +26,7 @@ internal sealed partial class ConfigWalker(IReadOnlyDictionary<JsonNode, string>
     static readonly string[] WritesKeys = ["commitMode", "stagingPath", "stagingSize"];
 
     public static readonly IReadOnlyList<string> AllKeyNames =
-        TopKeys.Concat(MetadataKeys).Concat(ObjectStoreKeys).Concat(CacheKeys).Concat(ExportKeys).Concat(ExportNestedKeys).Concat(LogKeys).Concat(WritesKeys).Concat(QosConfigReader.KeyNames).Distinct().ToArray();
+        TopKeys.Concat(MetadataKeys).Concat(ObjectStoreKeys).Concat(CacheKeys).Concat(ExportKeys).Concat(ExportNestedKeys).Concat(LogKeys).Concat(WritesKeys).Concat(ProxyProtocolKeys).Concat(QosConfigReader.KeyNames).Distinct().ToArray();
 
     public const long DefaultCacheSize = 1L << 30;
     const int MaxExports = 256;
@@ -86,6 +86,7 @@ internal sealed partial class ConfigWalker(IReadOnlyDictionary<JsonNode, string>
             Exports = Exports(root),
             Log = Log(root),
             Writes = Writes(root, dataDir),
+            ProxyProtocol = ProxyProtocol(root), // ConfigWalker.Proxy.cs
         };
     }
 

@@ -19,6 +19,8 @@ public sealed record GatewayConfig
     public required IReadOnlyList<ExportConfig> Exports { get; init; }
     public required LogConfig Log { get; init; }
     public WritesConfig Writes { get; init; } = new(NfsGate.FileSystem.CommitMode.Strict, System.IO.Path.Combine(DefaultDataDir, "staging"), WritesConfig.DefaultStagingSize);
+    /// <summary>proxyProtocol: load balancers trusted to name the real client in a PROXY header (ConfigWalker.Proxy.cs).</summary>
+    public ProxyProtocolConfig ProxyProtocol { get; init; } = ProxyProtocolConfig.Off;
 }
 
 /// <summary>When COMMIT answers (strict: data in the object store; writeback: fsync'ed in <see cref="StagingPath"/>), and the staging cap.</summary>
@@ -85,6 +87,8 @@ public sealed record ExportConfig(string Name, string Path, bool ReadOnly)
     public TimeSpan TrashRetention { get; init; }
     /// <summary>exports[].qos: bandwidth and IOPS caps; null = none. A runtime override (admin API) wins over it.</summary>
     public NfsGate.Protocol.Qos.QosPolicy? Qos { get; init; }
+    /// <summary>exports[].storageClass: S3 storage class of the export's objects (e.g. STANDARD_IA); null = objectStore.storageClass.</summary>
+    public string? StorageClass { get; init; }
 }
 
 public enum LogFormat { Text, Json }

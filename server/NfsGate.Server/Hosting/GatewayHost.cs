@@ -127,7 +127,7 @@ public sealed class GatewayHost : IAsyncDisposable
         metrics.AttachQos(() => nfs3.Qos, () => Exports.All.Select(e => e.Name));
         metrics.AttachFileSystem(fs, fsOptions);
         dispatcher.Register(new MountProgram(Exports, codec, loggerFactory.CreateLogger<MountProgram>()));
-        var nfs = new RpcServer(dispatcher, new RpcServerOptions(), loggerFactory);
+        var nfs = new RpcServer(dispatcher, new RpcServerOptions { TrustedProxies = config.ProxyProtocol.TrustedSources }, loggerFactory);
         nfs.Start(config.Listen);
         _stops.Push(("nfs listener", nfs.DisposeAsync));
         NfsEndpoint = nfs.LocalEndPoints[0];
