@@ -22,12 +22,8 @@ NFSVM=${NFSVM:-$ROOT/../shared/tools/nfs-vm/nfs-vm}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 STORM_WRITERS=4
 STORM_CHUNKS=${SCALEOUT_STORM_CHUNKS:-16}
-pass=0
-fail=0
-
-ok()  { pass=$((pass + 1)); echo "PASS scaleout: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL scaleout: $*"; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+E2E_TAG=scaleout
+. "$ROOT/tests/e2e/lib.sh"
 
 if [ "${NFSGATE_SKIP_PG:-}" = 1 ]; then echo "scaleout: NFSGATE_SKIP_PG=1: not run"; finish; fi
 if [ ! -x "$NFSGATE" ]; then bad "$NFSGATE exists (run 'make build' first)"; finish; fi
@@ -58,15 +54,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768+), where outgoing S3/Ceph sockets can hold a port
-        if ! ss -Htan "sport = :$p" | grep -q .; then echo "$p"; return 0; fi
-    done
-    return 1
-}
-
+# The gateways share one port on three addresses, so "listening" checks the address too (lib.sh's wait_listen does not).
 listening() { ss -Htln "sport = :$2" | grep -q "$1:$2 "; }   # address, port
 
 # --- PostgreSQL: a throwaway cluster on 127.0.0.1 (fsync on: this is the deployment's setting) --------------------
@@ -164,7 +152,6 @@ if [ ! -x "$NFSVM" ]; then bad "nfs-vm found at $NFSVM"; finish; fi
 # On a heavily loaded machine the emulated guest kernel can fail its IO-APIC timer check at boot and panic
 # ("IO-APIC + timer doesn't work"; seen here twice at load ~50): skip that check, as VM images commonly do.
 export NFS_VM_APPEND="${NFS_VM_APPEND:-no_timer_check}"
-count_guest() { pass=$((pass + $(grep -c '^PASS ' "$1"))); fail=$((fail + $(grep -c '^FAIL ' "$1"))); }
 vm() {   # label, mode, extra nfs-vm args... → $W/label.out; nfs-vm's exit status
     local label=$1 mode=$2; shift 2
     "$NFSVM" --port "$LB_PORT" --mountport "$LB_PORT" --export / --mem 2G --timeout 1500 "$@" \
