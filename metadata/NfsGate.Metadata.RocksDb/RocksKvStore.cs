@@ -143,6 +143,26 @@ public sealed class RocksKvStore : IKvStore
         }
     }
 
+    /// <summary>A point read straight into <paramref name="dest"/>: no snapshot, no value array (rocksdb_get_into_buffer).</summary>
+    public unsafe int GetLatest(ReadOnlySpan<byte> key, Span<byte> dest)
+    {
+        EnterUse();
+        try
+        {
+            UIntPtr length;
+            byte found;
+            fixed (byte* k = key)
+            fixed (byte* d = dest)
+                Native.Instance.rocksdb_get_into_buffer(_db.Handle, _readLatest.Handle, k, (UIntPtr)key.Length,
+                    (IntPtr)d, (UIntPtr)dest.Length, out length, out found);
+            return found == 0 ? -1 : checked((int)length);
+        }
+        finally
+        {
+            ExitUse();
+        }
+    }
+
     public void Sync()
     {
         EnterUse();

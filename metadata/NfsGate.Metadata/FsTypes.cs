@@ -109,6 +109,16 @@ public sealed class OpResult
     public static OpResult Fail(FsStatus s) => new() { Status = s };
 }
 
+/// <summary>LOOKUP's answer without a heap object: Obj = the found inode, Dir = the directory (null: it is gone).</summary>
+public struct LookupResult
+{
+    public FsStatus Status;
+    public Attr? Obj;
+    public Attr? Dir;
+
+    internal readonly LookupResult With(FsStatus s) => this with { Status = s };
+}
+
 public readonly record struct DirEntry(string Name, ulong Inode, ulong Cookie, Attr? Attr);
 
 public sealed class ReadDirResult

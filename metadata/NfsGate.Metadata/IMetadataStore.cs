@@ -51,6 +51,18 @@ public interface INamespace
     /// <summary>Name lookup in a directory, including "." and "..". Obj = found inode, Dir = directory.</summary>
     OpResult Lookup(Credential cred, ulong dir, string name);
 
+    /// <summary>
+    /// <see cref="Lookup"/> with the name as the client sent it (UTF-8 bytes, at most <see cref="Names.MaxNameBytes"/>
+    /// or NameTooLong) and a struct result, so the per-call LOOKUP path can run without allocating. The default goes
+    /// through the string form; names that are not valid UTF-8 always should (the string form maps them to U+FFFD
+    /// exactly as CREATE stored them).
+    /// </summary>
+    LookupResult LookupUtf8(Credential cred, ulong dir, ReadOnlySpan<byte> name)
+    {
+        var r = Lookup(cred, dir, System.Text.Encoding.UTF8.GetString(name));
+        return new LookupResult { Status = r.Status, Obj = r.Obj, Dir = r.Dir };
+    }
+
     /// <summary>ACCESS: which of <paramref name="requested"/> the caller has. Obj = the inode.</summary>
     FsStatus Access(Credential cred, ulong ino, AccessMask requested, out AccessMask granted, out Attr attr);
 

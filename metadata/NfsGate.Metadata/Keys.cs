@@ -54,6 +54,27 @@ public static class Keys
 
     public static byte[] Dentry(uint vol, ulong dir, string name) => Dentry(vol, dir, Encoding.UTF8.GetBytes(name));
 
+    /// <summary>Allocation-free forms for the per-call read path (GETATTR/LOOKUP): the same bytes written into
+    /// <paramref name="dest"/> (at least <see cref="InodePrefixLength"/> + 1 + name bytes); return the key length.</summary>
+    public static int Attr(uint vol, ulong ino, Span<byte> dest) => InodeKey(vol, ino, (byte)'I', dest);
+
+    public static int Dentry(uint vol, ulong dir, ReadOnlySpan<byte> name, Span<byte> dest)
+    {
+        int n = InodeKey(vol, dir, (byte)'D', dest);
+        name.CopyTo(dest[n..]);
+        return n + name.Length;
+    }
+
+    private static int InodeKey(uint vol, ulong ino, byte kind, Span<byte> k)
+    {
+        k[0] = (byte)'V';
+        BinaryPrimitives.WriteUInt32BigEndian(k[1..], vol);
+        k[VolumePrefixLength] = (byte)'A';
+        BinaryPrimitives.WriteUInt64BigEndian(k[(VolumePrefixLength + 1)..], ino);
+        k[InodePrefixLength] = kind;
+        return InodePrefixLength + 1;
+    }
+
     /// <summary>Start of the directory-entry range of <paramref name="dir"/> (end = <see cref="DentryEnd"/>).</summary>
     public static byte[] DentryStart(uint vol, ulong dir) => InodeKey(vol, dir, (byte)'D', 0);
     public static byte[] DentryEnd(uint vol, ulong dir) => InodeKey(vol, dir, (byte)'D' + 1, 0);

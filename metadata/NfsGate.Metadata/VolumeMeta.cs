@@ -57,43 +57,31 @@ public sealed partial class VolumeMeta : IVolumeMeta
         if (created && _log is not null) Log.RootCreated(_log, _vol);
     }
 
+    // GETATTR (and the handle check before every NFS call) is one key: a point read needs no snapshot, and the
+    // key and value live on the stack, so the call allocates nothing.
     public FsStatus GetAttr(ulong ino, out Attr attr)
     {
-        var key = Keys.Attr(_vol, ino);
-        var v = _kv.Read(r => r.Get(key));
-        if (v is null) { attr = default; return FsStatus.NoEnt; }
+        Span<byte> key = stackalloc byte[Keys.InodePrefixLength + 1];
+        Keys.Attr(_vol, ino, key);
+        Span<byte> buf = stackalloc byte[ValueScratch];
+        if (!TryGetLatest(key, buf, out var v)) { attr = default; return FsStatus.NoEnt; }
         attr = Codec.DecodeAttr(ino, v);
         return FsStatus.Ok;
     }
 
-    public OpResult Lookup(Credential cred, ulong dir, string name)
+    private const int ValueScratch = 128; // attributes are 86 bytes, dentries 18
+
+    /// <summary>The latest value of one key, in <paramref name="scratch"/> when it fits (else in a new array).</summary>
+    private bool TryGetLatest(ReadOnlySpan<byte> key, Span<byte> scratch, out ReadOnlySpan<byte> value)
     {
-        return _kv.Read(r =>
+        int n = _kv.GetLatest(key, scratch);
+        while (n > scratch.Length)
         {
-            var res = new OpResult();
-            var dv = r.Get(Keys.Attr(_vol, dir));
-            if (dv is null) return OpResult.Fail(FsStatus.Stale);
-            var d = Codec.DecodeAttr(dir, dv);
-            res.Dir = d;
-            if (d.Type != FileType.Directory) return Fail(res, FsStatus.NotDir);
-            var st = Names.CheckLookup(name);
-            if (st != FsStatus.Ok) return Fail(res, st);
-            if (!Permissions.Allows(cred, d, Permissions.Exec)) return Fail(res, FsStatus.Acces);
-            ulong ino;
-            if (name == ".") ino = dir;
-            else if (name == "..") ino = d.Parent == 0 ? dir : d.Parent;
-            else
-            {
-                var e = r.Get(Keys.Dentry(_vol, dir, name));
-                if (e is null) return Fail(res, FsStatus.NoEnt);
-                ino = Codec.DecodeDentry(e).Ino;
-            }
-            if (ino == dir) { res.Obj = d; return res; }
-            var ov = r.Get(Keys.Attr(_vol, ino));
-            if (ov is null) return Fail(res, FsStatus.NoEnt);
-            res.Obj = Codec.DecodeAttr(ino, ov);
-            return res;
-        });
+            scratch = new byte[n];
+            n = _kv.GetLatest(key, scratch);
+        }
+        value = n < 0 ? default : scratch[..n];
+        return n >= 0;
     }
 
     public FsStatus Access(Credential cred, ulong ino, AccessMask requested, out AccessMask granted, out Attr attr)

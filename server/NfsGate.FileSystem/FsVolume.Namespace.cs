@@ -52,6 +52,7 @@ internal sealed partial class FsVolume
     }
 
     public OpResult Lookup(Credential cred, ulong dir, string name) => _meta.Lookup(cred, dir, name);
+    public LookupResult LookupUtf8(Credential cred, ulong dir, ReadOnlySpan<byte> name) => _meta.LookupUtf8(cred, dir, name);
 
     public FsStatus Access(Credential cred, ulong ino, AccessMask requested, out AccessMask granted, out Attr attr) =>
         _meta.Access(cred, ino, requested, out granted, out attr);

@@ -1,3 +1,5 @@
+using System.Text;
+using System.Text.Unicode;
 using NfsGate.Metadata;
 
 namespace NfsGate.Protocol;
@@ -32,19 +34,21 @@ internal static class Nfs3Lookup
 {
     public static ValueTask Handle(Nfs3Request q, CancellationToken ct)
     {
-        string name;
-        NfsStat3 st;
+        LookupResult res;
         {
             var r = q.Args();
-            st = Nfs3Xdr.ReadFileName(ref r, out name);
+            var name = r.ReadOpaque(Nfs3Const.NameReadCap);
+            var st = Nfs3Xdr.CheckFileName(name);
+            if (st != NfsStat3.NFS3_OK)
+            {
+                q.Status(st);
+                q.PostOp(q.Attr);
+                return ValueTask.CompletedTask;
+            }
+            // The name's bytes go to the metadata as they are (no string); a name that is not valid UTF-8 takes the
+            // string path, which maps it to U+FFFD the same way CREATE stored it.
+            res = Utf8.IsValid(name) ? q.Vol.LookupUtf8(q.Cred, q.Ino, name) : ToResult(q.Vol.Lookup(q.Cred, q.Ino, Encoding.UTF8.GetString(name)));
         }
-        if (st != NfsStat3.NFS3_OK)
-        {
-            q.Status(st);
-            q.PostOp(q.Attr);
-            return ValueTask.CompletedTask;
-        }
-        var res = q.Vol.Lookup(q.Cred, q.Ino, name);
         if (res.Status != FsStatus.Ok || res.Obj is not { } obj)
         {
             q.Status(res.Status == FsStatus.Ok ? FsStatus.ServerFault : res.Status);
@@ -57,4 +61,6 @@ internal static class Nfs3Lookup
         q.PostOp(res.Dir);
         return ValueTask.CompletedTask;
     }
+
+    private static LookupResult ToResult(OpResult r) => new() { Status = r.Status, Obj = r.Obj, Dir = r.Dir };
 }

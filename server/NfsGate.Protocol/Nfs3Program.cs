@@ -125,10 +125,9 @@ public sealed partial class Nfs3Program : IRpcProgram
                 Nfs3Xdr.WriteZeros(w, info.FailWords);
                 return AcceptStat.SUCCESS;
             }
-            var c = call.Credential;
             req = new Nfs3Request
             {
-                Program = this, Call = call, W = w, Cred = client.Map(c),
+                Program = this, Call = call, W = w, Client = client,
                 Export = export!, Ino = handle.Inode, Attr = attr, ArgOffset = r.Position,
             };
         }

@@ -7,13 +7,17 @@ namespace NfsGate.Protocol;
 /// <summary>
 /// One NFSv3 call after the dispatcher has resolved its first file handle: every procedure but NULL starts with
 /// one, so the export, the inode and its current attributes are known before the handler runs.
+/// A struct, so a call that completes synchronously (GETATTR, LOOKUP, ACCESS...) puts nothing on the heap for it.
 /// </summary>
-internal sealed class Nfs3Request
+internal readonly struct Nfs3Request
 {
     public required Nfs3Program Program { get; init; }
     public required RpcCall Call { get; init; }
     public required XdrWriter W { get; init; }
-    public required Credential Cred { get; init; }
+    /// <summary>The export's rule for this client (squash, anonymous ids).</summary>
+    public required ClientDecision Client { get; init; }
+    /// <summary>The caller as permission checks see it, mapped on use: GETATTR never needs it.</summary>
+    public Credential Cred => Client.Map(Call.Credential);
     public required Export Export { get; init; }
     public required ulong Ino { get; init; }
     /// <summary>Attributes of the first handle's object, read while checking the handle is not stale.</summary>

@@ -181,9 +181,17 @@ public static class Nfs3Xdr
     {
         var bytes = r.ReadOpaque(Nfs3Const.NameReadCap);
         name = "";
+        var st = CheckFileName(bytes);
+        if (st != NfsStat3.NFS3_OK) return st;
+        name = System.Text.Encoding.UTF8.GetString(bytes);
+        return NfsStat3.NFS3_OK;
+    }
+
+    /// <summary>filename3 as raw bytes (LOOKUP's allocation-free path): at most NameMax, not empty, no '/' or NUL.</summary>
+    public static NfsStat3 CheckFileName(ReadOnlySpan<byte> bytes)
+    {
         if (bytes.Length > Nfs3Const.NameMax) return NfsStat3.NFS3ERR_NAMETOOLONG;
         if (bytes.Length == 0 || bytes.IndexOfAny((byte)'/', (byte)0) >= 0) return NfsStat3.NFS3ERR_INVAL;
-        name = System.Text.Encoding.UTF8.GetString(bytes);
         return NfsStat3.NFS3_OK;
     }
 

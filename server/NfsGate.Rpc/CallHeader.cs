@@ -73,7 +73,9 @@ public struct CallHeader
                     h.Credential = RpcCredential.None;
                     return CallHeaderStatus.Ok;
                 case AuthFlavor.AUTH_SYS:
+                    if (AuthSysCache.TryGet(credBody, out h.Credential)) return CallHeaderStatus.Ok;
                     if (!TryParseAuthSys(credBody, out h.Credential)) { h.AuthError = AuthStat.AUTH_BADCRED; return CallHeaderStatus.AuthError; }
+                    AuthSysCache.Add(credBody, h.Credential);
                     return CallHeaderStatus.Ok;
                 default:
                     // AUTH_TOOWEAK, not AUTH_REJECTEDCRED: REJECTEDCRED tells a client its credential went stale and to

@@ -40,6 +40,7 @@ public static class Engines
 
         public TempRocks() => _inner = new RocksKvStore(_dir);
         public string Engine => _inner.Engine;
+        public int GetLatest(ReadOnlySpan<byte> key, Span<byte> dest) => _inner.GetLatest(key, dest);
         public T Transact<T>(Func<IKvTxn, T> body, bool durable = false) => _inner.Transact(body, durable);
         public T Read<T>(Func<IKvReader, T> body) => _inner.Read(body);
         public void Sync() => _inner.Sync();

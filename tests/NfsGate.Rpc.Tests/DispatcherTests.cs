@@ -135,6 +135,31 @@ public class DispatcherTests
     }
 
     [Fact]
+    public async Task Repeated_and_differing_auth_sys_bodies_each_get_their_own_fields()
+    {
+        // The parsed-credential cache must answer exactly what parsing would, whatever was seen before:
+        // the same body twice, then bodies differing in one field each, then a malformed one after a good one.
+        (uint Uid, uint Gid, uint[] Gids, string Machine)[] cases =
+        [
+            (1000, 1001, [5, 6], "a"), (1000, 1001, [5, 6], "a"), (1002, 1001, [5, 6], "a"),
+            (1000, 1003, [5, 6], "a"), (1000, 1001, [5, 7], "a"), (1000, 1001, [5, 6], "b"), (1000, 1001, [5, 6], "a"),
+        ];
+        foreach (var (uid, gid, gids, machine) in cases)
+        {
+            var reply = await Dispatch(CallWithCred((uint)AuthFlavor.AUTH_SYS, AuthSysBody(machine, uid, gid, gids)));
+            var r = new XdrReader(reply.AsSpan(24));
+            Assert.Equal((uint)AuthFlavor.AUTH_SYS, r.ReadUInt32());
+            Assert.Equal(uid, r.ReadUInt32());
+            Assert.Equal(gid, r.ReadUInt32());
+            Assert.Equal((uint)gids.Length, r.ReadUInt32());
+            foreach (var g in gids) Assert.Equal(g, r.ReadUInt32());
+            Assert.Equal(machine, r.ReadString(255));
+        }
+        var bad = await Dispatch(CallWithCred((uint)AuthFlavor.AUTH_SYS, AuthSysBody("a", 1000, 1001, [5, 6], trailing: [0, 0, 0, 0])));
+        Assert.Equal(new uint[] { 0x11223344, 1, 1, 1, (uint)AuthStat.AUTH_BADCRED }, Words(bad!));
+    }
+
+    [Fact]
     public async Task Auth_none_maps_to_nobody()
     {
         var reply = await Dispatch(Call(TestProgram.WhoAmI));

@@ -23,6 +23,22 @@ public interface IKvStore : IDisposable
     /// <summary>Runs <paramref name="body"/> against a consistent read-only snapshot.</summary>
     T Read<T>(Func<IKvReader, T> body);
 
+    /// <summary>
+    /// One key's latest committed value copied into <paramref name="dest"/>, for the per-call read path (GETATTR,
+    /// LOOKUP) where a snapshot, a closure and a value array per call were most of the cost. Returns the value's
+    /// length, or -1 when the key is absent; a value longer than <paramref name="dest"/> returns its length and
+    /// copies nothing (the caller retries with a bigger buffer). A single key needs no snapshot to be consistent.
+    /// Engines override this to avoid allocating; the default goes through <see cref="Read{T}"/>.
+    /// </summary>
+    int GetLatest(ReadOnlySpan<byte> key, Span<byte> dest)
+    {
+        var k = key.ToArray();
+        var v = Read(r => r.Get(k));
+        if (v is null) return -1;
+        if (v.Length <= dest.Length) v.CopyTo(dest);
+        return v.Length;
+    }
+
     /// <summary>Forces everything committed so far to stable storage.</summary>
     void Sync();
 

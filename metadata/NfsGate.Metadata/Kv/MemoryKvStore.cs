@@ -8,8 +8,9 @@ namespace NfsGate.Metadata.Kv;
 /// </summary>
 public sealed class MemoryKvStore : IKvStore
 {
-    private readonly SortedDictionary<byte[], byte[]> _data = new(ByteComparer.Instance);
-    // The same keys in a SortedSet, for range views: a paged scan costs O(log n + page), not O(n).
+    // Point reads hash (and GetLatest looks a span up without copying it); the same keys sit in a SortedSet for
+    // range views, so a paged scan costs O(log n + page), not O(n).
+    private readonly Dictionary<byte[], byte[]> _data = new(ByteComparer.Instance);
     private readonly SortedSet<byte[]> _keys = new(ByteComparer.Instance);
     private readonly Lock _lock = new();
 
@@ -33,6 +34,16 @@ public sealed class MemoryKvStore : IKvStore
     public T Read<T>(Func<IKvReader, T> body)
     {
         lock (_lock) return body(new Txn(this));
+    }
+
+    public int GetLatest(ReadOnlySpan<byte> key, Span<byte> dest)
+    {
+        lock (_lock)
+        {
+            if (!_data.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var v)) return -1;
+            if (v.Length <= dest.Length) v.CopyTo(dest);
+            return v.Length;
+        }
     }
 
     public void Sync() { }
@@ -93,10 +104,13 @@ public sealed class MemoryKvStore : IKvStore
 }
 
 /// <summary>Unsigned lexicographic byte order, the order every engine sorts keys in.</summary>
-public sealed class ByteComparer : IComparer<byte[]>, IEqualityComparer<byte[]>
+public sealed class ByteComparer : IComparer<byte[]>, IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
 {
     public static readonly ByteComparer Instance = new();
     public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
     public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
-    public int GetHashCode(byte[] obj) { var h = new HashCode(); h.AddBytes(obj); return h.ToHashCode(); }
+    public int GetHashCode(byte[] obj) => GetHashCode((ReadOnlySpan<byte>)obj);
+    public int GetHashCode(ReadOnlySpan<byte> span) { var h = new HashCode(); h.AddBytes(span); return h.ToHashCode(); }
+    public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
+    public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
 }

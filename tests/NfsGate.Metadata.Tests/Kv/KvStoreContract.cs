@@ -262,4 +262,26 @@ public abstract class KvStoreContract
         Assert.False(string.IsNullOrEmpty(s.Engine));
         Assert.NotNull(s.Stats());
     }
+
+    [Fact]
+    public void GetLatest_copies_the_committed_value_or_reports_its_length()
+    {
+        using var s = Create();
+        var buf = new byte[8];
+        Assert.Equal(-1, s.GetLatest(B("k"), buf));
+        Put(s, "k", "abc");
+        Assert.Equal(3, s.GetLatest(B("k"), buf));
+        Assert.Equal("abc", Encoding.UTF8.GetString(buf, 0, 3));
+        Put(s, "k", "0123456789");
+        Array.Clear(buf);
+        Assert.Equal(10, s.GetLatest(B("k"), buf)); // too long: the length, nothing copied
+        Assert.Equal(new byte[8], buf);
+        var big = new byte[10];
+        Assert.Equal(10, s.GetLatest(B("k"), big));
+        Assert.Equal("0123456789", S(big));
+        Put(s, "e", "");
+        Assert.Equal(0, s.GetLatest(B("e"), buf)); // present but empty is not absent
+        s.Transact(t => { t.Delete(B("k")); return 0; });
+        Assert.Equal(-1, s.GetLatest(B("k"), big));
+    }
 }
