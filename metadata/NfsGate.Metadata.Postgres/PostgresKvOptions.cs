@@ -19,4 +19,11 @@ public sealed record PostgresKvOptions
     /// all gateways.
     /// </summary>
     public int MaxPoolSize { get; init; } = 32;
+
+    /// <summary>
+    /// Most transaction bodies committed together (group commit, see <see cref="GroupCommit"/>). 1 turns grouping off:
+    /// one body per database transaction. Bigger groups commit fewer times but hold their rows longer, so a conflict
+    /// with another gateway re-runs more work.
+    /// </summary>
+    public int MaxGroup { get; init; } = 32;
 }

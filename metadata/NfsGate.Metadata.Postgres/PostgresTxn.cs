@@ -9,6 +9,16 @@ namespace NfsGate.Metadata.Postgres;
 /// One PostgreSQL transaction behind <see cref="IKvTxn"/> (or, read-only, <see cref="IKvReader"/>). BEGIN is sent with
 /// the first statement, not on its own; writes are buffered in <see cref="_writes"/> (null = deleted), merged into every
 /// read, and sent with COMMIT in one batch. A body that never touches the database costs no round trip at all.
+/// <para>
+/// Point reads are remembered (<see cref="_read"/>): the transaction reads one snapshot from its first statement to
+/// COMMIT (REPEATABLE READ and SERIALIZABLE both do), so asking again could only return the same row. That is what makes
+/// group commit cheap: the bodies of a group (<see cref="PostgresKvStore"/>) share this transaction, and the second
+/// CREATE in a directory finds the directory, the counters and the quota key already here.
+/// </para>
+/// <para>
+/// Several bodies can run one after another in this transaction (<see cref="BeginMember"/>): each writes through an
+/// undo log, so a body that throws is taken back out (<see cref="UndoMember"/>) while the bodies before it stay.
+/// </para>
 /// </summary>
 internal sealed class PostgresTxn(NpgsqlConnection conn, PostgresKvStore.Sql sql, string begin) : IKvTxn
 {
@@ -16,12 +26,52 @@ internal sealed class PostgresTxn(NpgsqlConnection conn, PostgresKvStore.Sql sql
     public const string ReadOnly = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
     private readonly SortedDictionary<byte[], byte[]?> _writes = new(ByteComparer.Instance);
-    private bool _begun, _closed;
+    private readonly Dictionary<byte[], byte[]?> _read = new(ByteComparer.Instance);
+    // (key, had a buffered write, that write) for each write of the current member body, to take it back out.
+    private readonly List<(byte[] Key, bool Had, byte[]? Old)> _undo = [];
+    private bool _begun, _closed, _logging;
 
     private bool IsReadOnly => ReferenceEquals(begin, ReadOnly);
 
     /// <summary>After the body returns the view is dead: a body that leaks it gets an exception, not a torn read.</summary>
     public void Close() => _closed = true;
+
+    /// <summary>Starts one member body of a group: returns the view it gets (closed after it) and logs its writes.</summary>
+    public MemberView BeginMember()
+    {
+        _undo.Clear();
+        _logging = true;
+        return new MemberView(this);
+    }
+
+    /// <summary>The member body returned: its writes stay.</summary>
+    public void KeepMember()
+    {
+        _undo.Clear();
+        _logging = false;
+    }
+
+    /// <summary>The member body threw: its writes are taken back out, newest first; the reads it made stay (same snapshot).</summary>
+    public void UndoMember()
+    {
+        for (int i = _undo.Count - 1; i >= 0; i--)
+        {
+            var (k, had, old) = _undo[i];
+            if (had) _writes[k] = old;
+            else _writes.Remove(k);
+        }
+        _undo.Clear();
+        _logging = false;
+    }
+
+    /// <summary>Buffered writes (for tests of the group logic).</summary>
+    internal int PendingWrites => _writes.Count;
+
+    private void Write(byte[] key, byte[]? value)
+    {
+        if (_logging) _undo.Add((key, _writes.TryGetValue(key, out var old), old));
+        _writes[key] = value;
+    }
 
     private void CheckOpen() => ObjectDisposedException.ThrowIf(_closed, this);
 
@@ -64,6 +114,8 @@ internal sealed class PostgresTxn(NpgsqlConnection conn, PostgresKvStore.Sql sql
     public void Abandon()
     {
         _writes.Clear();
+        _read.Clear();
+        _undo.Clear();
         if (!_begun) return;
         _begun = false;
         try
@@ -97,10 +149,14 @@ internal sealed class PostgresTxn(NpgsqlConnection conn, PostgresKvStore.Sql sql
     public byte[]? Get(ReadOnlySpan<byte> key)
     {
         CheckOpen();
-        if (_writes.Count > 0 && _writes.TryGetValue(key.ToArray(), out var w)) return w?.ToArray();
+        var k = key.ToArray();
+        if (_writes.Count > 0 && _writes.TryGetValue(k, out var w)) return w?.ToArray();
+        if (_read.TryGetValue(k, out var seen)) return seen?.ToArray();
         var c = new NpgsqlBatchCommand(sql.Get);
         c.Parameters.Add(Bytes(key));
-        return Query(c, r => r.Read() ? r.GetFieldValue<byte[]>(0) : null);
+        var v = Query(c, r => r.Read() ? r.GetFieldValue<byte[]>(0) : null);
+        _read[k] = v;
+        return v?.ToArray();
     }
 
     public IReadOnlyList<KeyValuePair<byte[], byte[]>> Scan(ReadOnlySpan<byte> start, ReadOnlySpan<byte> end, int limit)
@@ -127,6 +183,8 @@ internal sealed class PostgresTxn(NpgsqlConnection conn, PostgresKvStore.Sql sql
             while (r.Read()) rows.Add(new(r.GetFieldValue<byte[]>(0), r.GetFieldValue<byte[]>(1)));
             return rows;
         });
+        // Same snapshot: a later Get of a row seen here needs no round trip (the buffered writes still come first).
+        foreach (var row in stored) _read.TryAdd(row.Key, row.Value.ToArray());
 
         int s = 0, p = 0;
         while (result.Count < limit && (s < stored.Count || p < pending.Count))
@@ -147,13 +205,13 @@ internal sealed class PostgresTxn(NpgsqlConnection conn, PostgresKvStore.Sql sql
     public void Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
         CheckReadWrite();
-        _writes[key.ToArray()] = value.ToArray();
+        Write(key.ToArray(), value.ToArray());
     }
 
     public void Delete(ReadOnlySpan<byte> key)
     {
         CheckReadWrite();
-        _writes[key.ToArray()] = null;
+        Write(key.ToArray(), null);
     }
 
     public long IncrementBy(ReadOnlySpan<byte> key, long delta)
@@ -163,7 +221,7 @@ internal sealed class PostgresTxn(NpgsqlConnection conn, PostgresKvStore.Sql sql
         long v = (cur is { Length: 8 } ? BinaryPrimitives.ReadInt64BigEndian(cur) : 0) + delta;
         var buf = new byte[8];
         BinaryPrimitives.WriteInt64BigEndian(buf, v);
-        _writes[key.ToArray()] = buf;
+        Write(key.ToArray(), buf);
         return v;
     }
 
@@ -173,4 +231,30 @@ internal sealed class PostgresTxn(NpgsqlConnection conn, PostgresKvStore.Sql sql
         // Read() hands this object out as IKvReader; a cast back to IKvTxn must not write into a read-only snapshot.
         if (IsReadOnly) throw new InvalidOperationException("read-only view");
     }
+}
+
+/// <summary>
+/// What one member body of a group sees: the shared transaction, until the body returns. A body that keeps the view
+/// (a leak) must not read or write into the next member's part of the transaction.
+/// </summary>
+internal sealed class MemberView(PostgresTxn txn) : IKvTxn
+{
+    private bool _closed;
+
+    public void Close() => _closed = true;
+
+    private PostgresTxn Txn
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            return txn;
+        }
+    }
+
+    public byte[]? Get(ReadOnlySpan<byte> key) => Txn.Get(key);
+    public IReadOnlyList<KeyValuePair<byte[], byte[]>> Scan(ReadOnlySpan<byte> start, ReadOnlySpan<byte> end, int limit) => Txn.Scan(start, end, limit);
+    public void Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => Txn.Set(key, value);
+    public void Delete(ReadOnlySpan<byte> key) => Txn.Delete(key);
+    public long IncrementBy(ReadOnlySpan<byte> key, long delta) => Txn.IncrementBy(key, delta);
 }
