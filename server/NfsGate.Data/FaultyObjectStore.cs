@@ -80,10 +80,13 @@ public sealed class FaultyObjectStore(IObjectStore inner) : IObjectStore
         return n;
     }
 
-    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    public ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default) =>
+        PutAsync(key, data, ObjectPutOptions.Default, ct);
+
+    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, ObjectPutOptions options, CancellationToken ct = default)
     {
         var after = Before(ObjectOps.Put, key);
-        await Inner.PutAsync(key, data, ct).ConfigureAwait(false);
+        await Inner.PutAsync(key, data, options, ct).ConfigureAwait(false);
         if (after is not null) throw after;
     }
 

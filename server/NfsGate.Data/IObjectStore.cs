@@ -16,6 +16,13 @@ public interface IObjectStore
     /// <summary>Writes the whole object durably (on return it survives a crash). Overwriting is allowed but the data path never does it.</summary>
     ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default);
 
+    /// <summary>
+    /// Put with per-object hints (<see cref="ObjectPutOptions"/>, e.g. a storage class). This default drops them,
+    /// which is right only for a store with nothing to apply them to: a decorator MUST override it and pass the
+    /// options on (ObjectPutHintTests fails for one that does not).
+    /// </summary>
+    ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, ObjectPutOptions options, CancellationToken ct = default) => PutAsync(key, data, ct);
+
     /// <summary>Idempotent: deleting an absent key succeeds.</summary>
     ValueTask DeleteAsync(string key, CancellationToken ct = default);
 

@@ -24,6 +24,13 @@ public sealed class FileSystemOptions
     /// <summary>Block uploads in flight, all files together.</summary>
     public int UploadConcurrency { get; set; } = 8;
 
+    /// <summary>
+    /// Block uploads of background upkeep (compaction) in flight, on top of <see cref="UploadConcurrency"/> and never
+    /// taken from it; they also wait while any client upload is queued (see UploadLanes). 2: enough to compact a
+    /// fragmented chunk in a few round trips, small next to the client's 8.
+    /// </summary>
+    public int CompactUploadConcurrency { get; set; } = 2;
+
     /// <summary>Ranged block fetches in flight, all reads together.</summary>
     public int ReadConcurrency { get; set; } = 16;
 
@@ -74,6 +81,13 @@ public sealed class FileSystemOptions
     public TimeSpan StagingMaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// Graceful shutdown in writeback mode uploads the staged records for at most this long; what is left stays in
+    /// <see cref="StagingPath"/> and is replayed at the next start. 20 s: well inside systemd's default 90 s stop
+    /// timeout, and a minute's worth of uploads at the rate that fills <see cref="MaxStagingBytes"/> would not fit anyway.
+    /// </summary>
+    public TimeSpan StagingDrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
     /// A chunk with more slices than this is compacted in the background (its visible bytes rewritten as few slices);
     /// 0 disables compaction. Reads cost O(slices²) per chunk to resolve and one GET per visible piece, so 16 small
     /// flushes' worth is where rewriting starts to pay for itself.
@@ -91,6 +105,7 @@ public sealed class FileSystemOptions
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(TickInterval.Ticks, nameof(TickInterval));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(FlushWorkers, nameof(FlushWorkers));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(UploadConcurrency, nameof(UploadConcurrency));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(CompactUploadConcurrency, nameof(CompactUploadConcurrency));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ReadConcurrency, nameof(ReadConcurrency));
         ArgumentOutOfRangeException.ThrowIfNegative(ReadAheadBlocks, nameof(ReadAheadBlocks));
         // 256 blocks = 1 GiB ahead of one reader: far beyond any useful window, and keeps the offset arithmetic small.
@@ -101,6 +116,7 @@ public sealed class FileSystemOptions
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxStagingBytes, nameof(MaxStagingBytes));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(StagingUploaders, nameof(StagingUploaders));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(StagingMaxRetryDelay.Ticks, nameof(StagingMaxRetryDelay));
+        ArgumentOutOfRangeException.ThrowIfNegative(StagingDrainTimeout.Ticks, nameof(StagingDrainTimeout));
         ArgumentOutOfRangeException.ThrowIfNegative(CompactSliceCount, nameof(CompactSliceCount));
         ArgumentOutOfRangeException.ThrowIfNegative(CompactDeleteGrace.Ticks, nameof(CompactDeleteGrace));
         if (CommitMode == CommitMode.Writeback && string.IsNullOrEmpty(StagingPath))

@@ -17,6 +17,7 @@ public sealed class GatewayFileSystem : IFileSystem
 {
     private readonly Dictionary<uint, FsVolume> _volumes = [];
     private readonly Lock _volumesLock = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<uint, ObjectPutOptions> _putOptions = new();
     private readonly Channel<(FsVolume Volume, InodeBuffer Buffer)> _flushQueue =
         Channel.CreateUnbounded<(FsVolume, InodeBuffer)>(new UnboundedChannelOptions { SingleWriter = false });
     private readonly CancellationTokenSource _stop = new();
@@ -31,7 +32,8 @@ public sealed class GatewayFileSystem : IFileSystem
     internal FileSystemOptions Options { get; }
     internal ILogger Logger { get; }
     internal BufferBudget Budget { get; }
-    internal SemaphoreSlim UploadSlots { get; }
+    /// <summary>Block upload slots: a client lane and a background (compaction) lane.</summary>
+    internal UploadLanes Uploads { get; }
     internal SemaphoreSlim ReadSlots { get; }
     internal SliceUploader Uploader { get; }
     internal SliceReader Reader { get; }
@@ -75,7 +77,7 @@ public sealed class GatewayFileSystem : IFileSystem
         Options = options;
         Logger = logger ?? NullLogger.Instance;
         Budget = new BufferBudget(options.MaxBufferBytes);
-        UploadSlots = new SemaphoreSlim(Math.Max(1, options.UploadConcurrency));
+        Uploads = new UploadLanes(options.UploadConcurrency, options.CompactUploadConcurrency);
         ReadSlots = new SemaphoreSlim(Math.Max(1, options.ReadConcurrency));
         Uploader = new SliceUploader(this);
         Reader = new SliceReader(this);
@@ -114,6 +116,20 @@ public sealed class GatewayFileSystem : IFileSystem
             return v;
         }
     }
+
+    /// <summary>
+    /// Objects of <paramref name="volumeId"/> uploaded from now on get <paramref name="storageClass"/> (e.g. STANDARD_IA
+    /// for an export of cold data; null = the store's default). Throws ArgumentException on a class the store cannot take.
+    /// </summary>
+    public void SetStorageClass(uint volumeId, string? storageClass)
+    {
+        var put = ObjectPutOptions.WithStorageClass(storageClass);
+        if (put == ObjectPutOptions.Default) _putOptions.TryRemove(volumeId, out _);
+        else _putOptions[volumeId] = put;
+    }
+
+    /// <summary>What every block upload of the volume passes to the store: flushes, staged records and compaction alike.</summary>
+    internal ObjectPutOptions PutOptions(uint volumeId) => _putOptions.TryGetValue(volumeId, out var put) ? put : ObjectPutOptions.Default;
 
     /// <summary>The metadata of a volume (the staging uploader has only the volume id of a record).</summary>
     internal IVolumeMeta VolumeMeta(uint volumeId) => ((FsVolume)Volume(volumeId)).Meta;
@@ -195,6 +211,13 @@ public sealed class GatewayFileSystem : IFileSystem
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (Staging is { } staging)
+        {
+            // Writeback: buffered data goes out (or into the journal), then the journal is uploaded while the
+            // uploaders still run, so a clean stop leaves nothing only this node holds, unless it takes too long.
+            await FlushAllAsync().ConfigureAwait(false);
+            await staging.DrainAsync(Options.StagingDrainTimeout).ConfigureAwait(false);
+        }
         _stop.Cancel();
         ReadAhead?.Stop();
         _flushQueue.Writer.TryComplete();

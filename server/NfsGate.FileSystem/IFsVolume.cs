@@ -48,4 +48,10 @@ public interface IFileSystem : IAsyncDisposable
 
     /// <summary>Flushes every buffered write (graceful shutdown).</summary>
     ValueTask FlushAllAsync(CancellationToken ct = default);
+
+    /// <summary>
+    /// The S3 storage class of the volume's objects from now on (exports[].storageClass; null = the store's default).
+    /// A file system without classes ignores it.
+    /// </summary>
+    void SetStorageClass(uint volumeId, string? storageClass) { }
 }

@@ -16,7 +16,7 @@ internal sealed class SliceUploader(GatewayFileSystem fs)
 
     public async Task<FsStatus> UploadAsync(IVolumeMeta meta, ulong ino, IUploadSource source, bool durable, CancellationToken ct)
     {
-        var (status, slices) = await StoreAsync(source, ct).ConfigureAwait(false);
+        var (status, slices) = await StoreAsync(meta.VolumeId, source, UploadLane.Client, ct).ConfigureAwait(false);
         if (status != FsStatus.Ok || slices.Count == 0) return status;
         status = meta.AddSlices(ino, slices, durable);
         if (status == FsStatus.Ok) fs.Compactor?.Notify(meta, ino, slices);
@@ -25,10 +25,12 @@ internal sealed class SliceUploader(GatewayFileSystem fs)
 
     /// <summary>
     /// Uploads the source's runs as new slices (not yet referenced by any file). On failure the blocks that did land
-    /// are deleted again and the status is Io.
+    /// are deleted again and the status is Io. The blocks take the volume's put options (its export's storage class)
+    /// and slots of <paramref name="lane"/>.
     /// </summary>
-    public async Task<(FsStatus Status, List<(uint Chunk, Slice Slice)> Slices)> StoreAsync(IUploadSource source, CancellationToken ct)
+    public async Task<(FsStatus Status, List<(uint Chunk, Slice Slice)> Slices)> StoreAsync(uint volumeId, IUploadSource source, UploadLane lane, CancellationToken ct)
     {
+        var put = fs.PutOptions(volumeId);
         var pieces = Plan(source);
         var slices = new List<(uint Chunk, Slice Slice)>(pieces.Count);
         if (pieces.Count == 0) return (FsStatus.Ok, slices);
@@ -44,7 +46,7 @@ internal sealed class SliceUploader(GatewayFileSystem fs)
             for (int b = 0; b < blocks; b++)
             {
                 int len = ObjectKeys.BlockLength(piece.Len, b);
-                uploads.Add(UploadBlockAsync(ObjectKeys.BlockKey(id, b, len), source, piece.FileOffset + (long)b * Layout.BlockSize, len, ct));
+                uploads.Add(UploadBlockAsync(ObjectKeys.BlockKey(id, b, len), source, piece.FileOffset + (long)b * Layout.BlockSize, len, put, lane, ct));
             }
         }
 
@@ -80,16 +82,16 @@ internal sealed class SliceUploader(GatewayFileSystem fs)
     }
 
     /// <summary>Uploads one block with retries; returns its key, or null when it could not be stored.</summary>
-    private async Task<string?> UploadBlockAsync(string key, IUploadSource source, long fileOffset, int length, CancellationToken ct)
+    private async Task<string?> UploadBlockAsync(string key, IUploadSource source, long fileOffset, int length, ObjectPutOptions put, UploadLane lane, CancellationToken ct)
     {
-        await fs.UploadSlots.WaitAsync(ct).ConfigureAwait(false);
+        await fs.Uploads.EnterAsync(lane, ct).ConfigureAwait(false);
         byte[]? rented = null;
         try
         {
             var lease = await source.GetRangeAsync(fileOffset, length, ct).ConfigureAwait(false);
             rented = lease.Rented;
             var data = lease.Data;
-            await Retry.RunAsync(async c => { await fs.Store.PutAsync(key, data, c).ConfigureAwait(false); return true; },
+            await Retry.RunAsync(async c => { await fs.Store.PutAsync(key, data, put, c).ConfigureAwait(false); return true; },
                 fs.Options, fs.Logger, "put " + key, ct).ConfigureAwait(false);
             return key;
         }
@@ -101,7 +103,7 @@ internal sealed class SliceUploader(GatewayFileSystem fs)
         finally
         {
             if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
-            fs.UploadSlots.Release();
+            fs.Uploads.Exit(lane);
         }
     }
 

@@ -10,6 +10,8 @@
 #   (c) tests/e2e/s3-kernel.sh: the kernel client on S3 with a small cache: 2 GiB fio, a write storm with kill -9.
 #   (d) tests/e2e/scaleout.sh: three gateways on PostgreSQL behind HAProxy, one killed during a kernel-client storm.
 #   (e) tests/e2e/prometheus.sh: Prometheus scrapes a workload; promtool checks; every dashboard expression has data.
+#   (f) tests/e2e/isolation.sh: client rules, squash, quota, trash, runtime export changes.
+#   (g) tests/e2e/writeback-kernel.sh: writeback COMMIT mode with the kernel client, S3 down, kill -9, replay, drain.
 # Ends with "N passed, M failed"; exits non-zero on any failure.
 # Environment: NFSVM (path to nfs-vm), S3CEPH (path to s3-ceph), E2E_SKIP_VM=1 (host checks only, for a quick
 # local run), NFSGATE_SKIP_S3=1 (no S3 leg, as for the unit tests).
@@ -252,37 +254,29 @@ fi
 stop_server; rc=$?
 if [ $rc -eq 0 ]; then ok "final SIGTERM: exit 0"; else bad "final SIGTERM: nfsgate exited $rc"; fi
 
-# --- (c) the S3 data path under load with the kernel client (fio through a small cache, a write storm with kill -9):
-#     its own server, bucket and checks, counted here; it skips itself under E2E_SKIP_VM=1 or NFSGATE_SKIP_S3=1.
-NFSGATE=$NFSGATE NFSVM=$NFSVM S3CEPH=$S3CEPH bash "$ROOT/tests/e2e/s3-kernel.sh" 2>&1 | tee "$W/s3-kernel.out"
-rc=${PIPESTATUS[0]}
-pass=$((pass + $(grep -c '^PASS ' "$W/s3-kernel.out")))
-fail=$((fail + $(grep -c '^FAIL ' "$W/s3-kernel.out")))
-if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$W/s3-kernel.out"; then bad "s3-kernel.sh exited $rc"; fi
+# Each later stage is a script of its own (own server, ports, bucket, checks), run here and counted into the totals.
+stage() {   # script → its PASS/FAIL lines added to ours; a non-zero exit without a FAIL line counts as one
+    NFSGATE=$NFSGATE NFSVM=$NFSVM S3CEPH=$S3CEPH bash "$ROOT/tests/e2e/$1" 2>&1 | tee "$W/$1.out"
+    local rc=${PIPESTATUS[0]}
+    count_guest "$W/$1.out"
+    if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$W/$1.out"; then bad "$1 exited $rc"; fi
+}
 
-# --- (d) scale-out: three gateways on one PostgreSQL behind HAProxy, a gateway killed during a kernel-client write
-#     storm (tests/e2e/scaleout.sh); it skips itself under NFSGATE_SKIP_PG=1 and runs host checks only under E2E_SKIP_VM=1.
-NFSGATE=$NFSGATE NFSVM=$NFSVM bash "$ROOT/tests/e2e/scaleout.sh" 2>&1 | tee "$W/scaleout.out"
-rc=${PIPESTATUS[0]}
-pass=$((pass + $(grep -c '^PASS ' "$W/scaleout.out")))
-fail=$((fail + $(grep -c '^FAIL ' "$W/scaleout.out")))
-if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$W/scaleout.out"; then bad "scaleout.sh exited $rc"; fi
-
-# --- (e) observability: a real Prometheus scrapes nfsgate during a libnfs workload; promtool on the exposition and
-#     the alert rules; every Grafana dashboard expression returns data (tests/e2e/prometheus.sh, ~1 min, no VM).
-NFSGATE=$NFSGATE bash "$ROOT/tests/e2e/prometheus.sh" 2>&1 | tee "$W/prometheus.out"
-rc=${PIPESTATUS[0]}
-pass=$((pass + $(grep -c '^PASS ' "$W/prometheus.out")))
-fail=$((fail + $(grep -c '^FAIL ' "$W/prometheus.out")))
-if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$W/prometheus.out"; then bad "prometheus.sh exited $rc"; fi
-
-# --- (f) team isolation: client rules, squash through the kernel client, quota, trash, CLI and SIGHUP changes at
-#     runtime (tests/e2e/isolation.sh; one VM boot, host checks only under E2E_SKIP_VM=1).
-NFSGATE=$NFSGATE NFSVM=$NFSVM bash "$ROOT/tests/e2e/isolation.sh" 2>&1 | tee "$W/isolation.out"
-rc=${PIPESTATUS[0]}
-pass=$((pass + $(grep -c '^PASS ' "$W/isolation.out")))
-fail=$((fail + $(grep -c '^FAIL ' "$W/isolation.out")))
-if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$W/isolation.out"; then bad "isolation.sh exited $rc"; fi
+# (c) the S3 data path under load with the kernel client (fio through a small cache, a write storm with kill -9);
+#     skips itself under E2E_SKIP_VM=1 or NFSGATE_SKIP_S3=1.
+stage s3-kernel.sh
+# (d) scale-out: three gateways on one PostgreSQL behind HAProxy (PROXY v2), a gateway killed during a kernel-client
+#     write storm; skips itself under NFSGATE_SKIP_PG=1 and runs host checks only under E2E_SKIP_VM=1.
+stage scaleout.sh
+# (e) observability: a real Prometheus scrapes nfsgate during a libnfs workload; promtool on the exposition and the
+#     alert rules; every Grafana dashboard expression returns data (~1 min, no VM).
+stage prometheus.sh
+# (f) team isolation: client rules, squash through the kernel client, quota, trash, CLI and SIGHUP changes at
+#     runtime (one VM boot, host checks only under E2E_SKIP_VM=1).
+stage isolation.sh
+# (g) writeback COMMIT mode with the kernel client: COMMITs answered from staging while S3 is down, kill -9, replay,
+#     SIGTERM drain, every fsync'ed byte read back from S3 alone (~3 min; skips itself like (c)).
+stage writeback-kernel.sh
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

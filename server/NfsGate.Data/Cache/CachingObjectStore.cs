@@ -11,8 +11,10 @@ namespace NfsGate.Data.Cache;
 /// memory; concurrent misses of one key share one fetch (single-flight), whoever asks.</item>
 /// <item>Put writes to the inner store first (that is the durable copy), then caches the bytes, so freshly written
 /// data is hot. Delete removes from both.</item>
-/// <item>Every cache file carries CRC32Cs (per 64 KiB segment, see <see cref="CacheFile"/>) checked on every read;
-/// a mismatch drops the file and refetches, counted in <see cref="BlockCacheCounters.ChecksumFailures"/>.</item>
+/// <item>Every cache file carries CRC32Cs (per 64 KiB segment, see <see cref="CacheFile"/>); every read checks those of
+/// the segments it touches; a mismatch drops the file and refetches, counted in <see cref="BlockCacheCounters.ChecksumFailures"/>.</item>
+/// <item>Hits read synchronously through handles kept open (<see cref="CacheHandles"/>): the page cache answers most
+/// of them in microseconds, less than a file open or a hop to another thread costs.</item>
 /// <item>Files are written to a temp name and renamed, so a crash never leaves a half file under a live name. They are
 /// not fsync'ed: after a power loss a file may be renamed but empty or torn, which its header CRC (at startup) or
 /// segment CRCs (on read) catch; the inner store still has the data.</item>
@@ -34,6 +36,7 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
     private readonly S3FifoPolicy _policy;
     private readonly Dictionary<string, TaskCompletionSource<byte[]?>> _inflight = new(StringComparer.Ordinal);
     private readonly Func<double> _freeRatio;
+    private readonly CacheHandles _handles;
 
     /// <summary>Opens (or creates) the cache directory and rebuilds the index from the files in it.</summary>
     public CachingObjectStore(IObjectStore inner, BlockCacheOptions options)
@@ -50,12 +53,16 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         Directory.CreateDirectory(_tempDir);
         _policy = new S3FifoPolicy(options.SizeBytes, options.SmallQueueRatio);
         _freeRatio = options.FreeSpaceRatio ?? (() => FreeRatioOf(root));
+        _handles = new CacheHandles(options.MaxOpenFiles);
         Rebuild();
     }
 
     public IObjectStore Inner => _inner;
     public BlockCacheOptions Options => _options;
     public BlockCacheCounters Counters { get; } = new();
+
+    /// <summary>Cache files open for reading now.</summary>
+    public int OpenFiles => _handles.Count;
 
     public string Describe() => $"cache({_options.Path}, {_options.SizeBytes} B) over {_inner.Describe()}";
 
@@ -71,7 +78,7 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
             var (entry, fetch) = LookupOrFetch(key, offset, destination.Length, countAccess: true);
             if (entry is not null)
             {
-                if (await TryReadCached(entry, offset, destination, ct).ConfigureAwait(false) is int read)
+                if (TryReadCached(entry, offset, destination) is int read)
                 {
                     Interlocked.Increment(ref Counters._hits);
                     return read;
@@ -89,12 +96,16 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         return await _inner.GetAsync(key, offset, destination, ct).ConfigureAwait(false);
     }
 
-    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    public ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default) =>
+        PutAsync(key, data, ObjectPutOptions.Default, ct);
+
+    /// <summary>The hints (storage class) are for the inner store; the cached copy is the same either way.</summary>
+    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, ObjectPutOptions options, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(key);
         // Drop any older version first: if caching the new bytes fails below, no stale copy may remain.
         Evict(key);
-        await _inner.PutAsync(key, data, ct).ConfigureAwait(false);
+        await _inner.PutAsync(key, data, options, ct).ConfigureAwait(false);
         if (data.Length <= _options.MaxObjectSize) await Store(key, data, firstReadEnd: 0).ConfigureAwait(false);
     }
 
@@ -118,10 +129,13 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
     public IAsyncEnumerable<(string Key, long Size)> ListAsync(string prefix, CancellationToken ct = default) => _inner.ListAsync(prefix, ct);
 
     /// <summary>Whether <paramref name="key"/> is cached now (for warm-up planning; it may be evicted a moment later).</summary>
-    public Task<bool> IsCachedAsync(string key)
+    public Task<bool> IsCachedAsync(string key) => Task.FromResult(IsCached(key));
+
+    /// <summary>Whether <paramref name="key"/> is cached now (it may be evicted a moment later). Not an access.</summary>
+    public bool IsCached(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        lock (_lock) return Task.FromResult(_policy.Get(key) is not null);
+        lock (_lock) return _policy.Get(key) is not null;
     }
 
     /// <summary>Fetches <paramref name="key"/> into the cache unless it is there (joining a fetch in flight). Not a read: no hit, miss or access is counted.</summary>
@@ -143,7 +157,7 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
             if (e is null || !_policy.Remove(e)) return false;
             PublishSize();
         }
-        TryDelete(e.Path);
+        Discard(e);
         return true;
     }
 
@@ -171,12 +185,17 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         return (null, tcs.Task);
     }
 
-    /// <summary>Reads from a cache file; null if the file is gone (evicted meanwhile), corrupt or unreadable, having dropped it.</summary>
-    private async Task<int?> TryReadCached(CacheEntry e, long offset, Memory<byte> destination, CancellationToken ct)
+    /// <summary>
+    /// Reads from a cache file; null if the file is gone (evicted meanwhile), corrupt or unreadable, having dropped it.
+    /// Synchronous on purpose: .NET runs an async read of a regular file as a blocking pread on a pool thread anyway,
+    /// so awaiting one only adds a thread hop to a read the page cache usually answers at once.
+    /// </summary>
+    private int? TryReadCached(CacheEntry e, long offset, Memory<byte> destination)
     {
         try
         {
-            return await ReadCached(e, offset, destination, ct).ConfigureAwait(false);
+            using var lease = _handles.Rent(e);
+            return ReadCached(e, lease.Handle, offset, destination.Span);
         }
         catch (Exception x) when (x is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -205,6 +224,13 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
             if (!_policy.Remove(e)) return; // already gone, or replaced by a newer file
             PublishSize();
         }
+        Discard(e);
+    }
+
+    /// <summary>For an entry out of the index: closes its kept handle, then deletes its file.</summary>
+    private void Discard(CacheEntry e)
+    {
+        _handles.Close(e);
         TryDelete(e.Path);
     }
 
@@ -212,12 +238,11 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
     /// Verified read. Whole segments inside the range are read straight into <paramref name="destination"/> in one
     /// call and checked there; a partly wanted segment at either end goes through a pooled buffer.
     /// </summary>
-    private static async Task<int> ReadCached(CacheEntry e, long offset, Memory<byte> destination, CancellationToken ct)
+    private static int ReadCached(CacheEntry e, SafeFileHandle handle, long offset, Span<byte> destination)
     {
         if (offset >= e.Length || destination.Length == 0) return 0;
         long end = Math.Min(e.Length, offset + destination.Length);
         int seg = e.SegmentSize;
-        using var handle = File.OpenHandle(e.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         long i = offset / seg, last = (end - 1) / seg;
         while (i <= last)
         {
@@ -229,10 +254,10 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
                 while (j < last && (j + 1) * seg + SegmentLength(e, j + 1) <= end) j++;
                 long runEnd = j * seg + SegmentLength(e, j);
                 var target = destination.Slice((int)(segStart - offset), (int)(runEnd - segStart));
-                await ReadExactly(handle, target, e.HeaderLength + segStart, ct).ConfigureAwait(false);
+                ReadExactly(handle, target, e.HeaderLength + segStart);
                 for (long k = i; k <= j; k++)
                 {
-                    var part = target.Span.Slice((int)((k - i) * seg), SegmentLength(e, k));
+                    var part = target.Slice((int)((k - i) * seg), SegmentLength(e, k));
                     if (Crc32C.Compute(part) != e.Crcs[k]) throw new CorruptCacheFileException();
                 }
                 i = j + 1;
@@ -242,11 +267,11 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
                 var buffer = ArrayPool<byte>.Shared.Rent(segLen);
                 try
                 {
-                    var whole = buffer.AsMemory(0, segLen);
-                    await ReadExactly(handle, whole, e.HeaderLength + segStart, ct).ConfigureAwait(false);
-                    if (Crc32C.Compute(whole.Span) != e.Crcs[i]) throw new CorruptCacheFileException();
+                    var whole = buffer.AsSpan(0, segLen);
+                    ReadExactly(handle, whole, e.HeaderLength + segStart);
+                    if (Crc32C.Compute(whole) != e.Crcs[i]) throw new CorruptCacheFileException();
                     long from = Math.Max(offset, segStart), to = Math.Min(end, segStart + segLen);
-                    whole.Span.Slice((int)(from - segStart), (int)(to - from)).CopyTo(destination.Span[(int)(from - offset)..]);
+                    whole.Slice((int)(from - segStart), (int)(to - from)).CopyTo(destination[(int)(from - offset)..]);
                 }
                 finally
                 {
@@ -260,12 +285,12 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
 
     private static int SegmentLength(CacheEntry e, long index) => (int)Math.Min(e.SegmentSize, e.Length - index * e.SegmentSize);
 
-    private static async Task ReadExactly(SafeFileHandle handle, Memory<byte> target, long fileOffset, CancellationToken ct)
+    private static void ReadExactly(SafeFileHandle handle, Span<byte> target, long fileOffset)
     {
         int total = 0;
         while (total < target.Length)
         {
-            int n = await RandomAccess.ReadAsync(handle, target[total..], fileOffset + total, ct).ConfigureAwait(false);
+            int n = RandomAccess.Read(handle, target[total..], fileOffset + total);
             if (n == 0) throw new CorruptCacheFileException(); // truncated
             total += n;
         }
@@ -365,14 +390,14 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
             added = _policy.Insert(entry, firstReadEnd, victims);
             PublishSize();
         }
-        if (replaced is not null) TryDelete(replaced.Path);
+        if (replaced is not null) Discard(replaced);
         if (!added) TryDelete(path);
         DeleteVictims(victims);
     }
 
     private void DeleteVictims(List<CacheEntry> victims)
     {
-        foreach (var v in victims) TryDelete(v.Path);
+        foreach (var v in victims) Discard(v);
         Interlocked.Add(ref Counters._evictions, victims.Count);
     }
 

@@ -18,6 +18,11 @@ internal sealed class CacheEntry(string key, string path, long length, int segme
     public long NextOffset;
     public bool InMain;
     public LinkedListNode<CacheEntry>? Node;
+
+    // Owned by CacheHandles, under its lock.
+    public Microsoft.Win32.SafeHandles.SafeFileHandle? Handle;
+    public LinkedListNode<CacheEntry>? HandleNode;
+    public bool HandlesClosed;
 }
 
 /// <summary>

@@ -174,25 +174,37 @@ public sealed partial class S3ObjectStore : IObjectStore, IDisposable
         }
     }
 
-    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    public ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default) =>
+        PutAsync(key, data, ObjectPutOptions.Default, ct);
+
+    /// <summary>A storage class in <paramref name="options"/> wins over <see cref="S3Options.StorageClass"/> for this object.</summary>
+    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, ObjectPutOptions options, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var full = FullKey(key);
         await Run("put", key, async t =>
         {
             // A fresh stream per attempt: a failed attempt may have consumed part of the previous one.
             using var body = AsStream(data);
-            var request = new PutObjectRequest
-            {
-                BucketName = _options.Bucket,
-                Key = full,
-                InputStream = body,
-                AutoCloseStream = false,
-                UseChunkEncoding = false, // see CreateClient: aws-chunked bodies are rejected over plain HTTP
-            };
-            if (_storageClass is not null) request.StorageClass = _storageClass;
-            await _client.PutObjectAsync(request, t).ConfigureAwait(false);
+            await _client.PutObjectAsync(PutRequest(full, body, options), t).ConfigureAwait(false);
             return true;
         }, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The PUT as sent (unit tests check the storage class without a server).</summary>
+    internal PutObjectRequest PutRequest(string fullKey, Stream body, ObjectPutOptions options)
+    {
+        var request = new PutObjectRequest
+        {
+            BucketName = _options.Bucket,
+            Key = fullKey,
+            InputStream = body,
+            AutoCloseStream = false,
+            UseChunkEncoding = false, // see CreateClient: aws-chunked bodies are rejected over plain HTTP
+        };
+        var storageClass = options.StorageClass is { } perObject ? S3StorageClass.FindValue(perObject) : _storageClass;
+        if (storageClass is not null) request.StorageClass = storageClass;
+        return request;
     }
 
     private static MemoryStream AsStream(ReadOnlyMemory<byte> data) =>

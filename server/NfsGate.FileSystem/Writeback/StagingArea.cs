@@ -190,6 +190,38 @@ internal sealed class StagingArea
 
     public void Stop() => _work.Writer.TryComplete();
 
+    /// <summary>
+    /// Graceful shutdown: waits up to <paramref name="maxWait"/> for every staged record to be uploaded and committed,
+    /// cutting short any retry backoff. True when none is left; what is left stays on disk for the next start's replay.
+    /// </summary>
+    public async Task<bool> DrainAsync(TimeSpan maxWait)
+    {
+        var emptied = new List<Task>();
+        foreach (var s in _stages.Values)
+        {
+            lock (s.Lock)
+            {
+                if (s.Records.Count == 0) continue;
+                emptied.Add(s.Emptied.Task);
+                s.Failures = 0; // a file sitting out a backoff is retried at once (RequeueAfterAsync watches this)
+            }
+        }
+        if (emptied.Count == 0) return true;
+        long started = Environment.TickCount64;
+        DrainLog.Draining(_fs.Logger, PendingRecords, Budget.Used, maxWait.TotalSeconds);
+        try
+        {
+            await Task.WhenAll(emptied).WaitAsync(maxWait).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            DrainLog.DrainTimedOut(_fs.Logger, PendingRecords, Budget.Used, maxWait.TotalSeconds, _dir);
+            return false;
+        }
+        DrainLog.Drained(_fs.Logger, (Environment.TickCount64 - started) / 1000.0);
+        return true;
+    }
+
     /// <summary>Uploads the file's records in order until none is left or one fails (then retries later).</summary>
     private async Task DrainAsync(InodeStage s, CancellationToken ct)
     {
@@ -246,17 +278,15 @@ internal sealed class StagingArea
                         s.Records.RemoveAt(0);
                         s.Failures = 0;
                         gone = true;
+                        // Under the lock, with the removal: whoever sees no record pending sees its bytes released too.
+                        Budget.Release(rec.FileBytes);
                     }
                     catch (IOException ex)
                     {
                         error = ex;
                     }
                 }
-                if (gone)
-                {
-                    Budget.Release(rec.FileBytes);
-                    continue;
-                }
+                if (gone) continue;
             }
 
             int failures;

@@ -6,12 +6,12 @@ using NfsGate.Protocol;
 
 namespace NfsGate.Server.Config;
 
-/// <summary>The isolation keys of an export: client rules, quota and trash.</summary>
+/// <summary>The isolation keys of an export: client rules, quota and trash; and the storage class of its objects.</summary>
 internal sealed partial class ConfigWalker
 {
     // Properties, not fields: ExportKeys (in ConfigWalker.cs) is built from these, and static field initializers of
     // a partial class run in an unspecified order across files.
-    static string[] ExportIsolationKeys => ["clients", "quota", "trash"];
+    static string[] ExportIsolationKeys => ["clients", "quota", "trash", "storageClass"];
     static string[] ClientRuleKeys => ["match", "access", "squash", "anonUid", "anonGid", "requirePrivilegedPort"];
     static string[] QuotaKeys => ["bytes", "inodes"];
     static string[] TrashKeys => ["retention"];
@@ -53,7 +53,18 @@ internal sealed partial class ConfigWalker
             if (text is not null && !TryParseRetention(text, out retention))
                 throw Error(t["retention"], $"{at}.trash.retention", $"expected a duration like \"7d\", \"12h\" or \"30m\" (at most {MaxTrashRetention.TotalDays:0} days), or \"off\"");
         }
-        return config with { Clients = clients, Quota = quota, TrashRetention = retention };
+        return config with { Clients = clients, Quota = quota, TrashRetention = retention, StorageClass = StorageClass(export, at) };
+    }
+
+    /// <summary>exports[].storageClass: one of the S3 classes that serve reads without a restore, or absent.</summary>
+    string? StorageClass(JsonObject export, string at)
+    {
+        string? storageClass = OptionalString(export, "storageClass", at);
+        if (storageClass is null || NfsGate.Data.ObjectPutOptions.StorageClasses.Contains(storageClass)) return storageClass;
+        string why = storageClass is "GLACIER" or "DEEP_ARCHIVE"
+            ? $"{storageClass} objects cannot be read without a restore; use GLACIER_IR for cold data"
+            : $"expected one of {string.Join(", ", NfsGate.Data.ObjectPutOptions.StorageClasses.Select(c => $"\"{c}\""))}";
+        throw Error(export["storageClass"], $"{at}.storageClass", why);
     }
 
     ClientRule Rule(JsonNode? node, string at)

@@ -178,6 +178,7 @@ public sealed partial class ExportAdmin
             uint id = _meta.GetOrCreateVolumeId(e.Name);
             if (VolumeMeta.GetQuota(_meta.Kv, id) != e.Quota) VolumeMeta.SetQuota(_meta.Kv, id, e.Quota);
             if (VolumeMeta.GetTrashRetention(_meta.Kv, id) != e.TrashRetention) VolumeMeta.SetTrashRetention(_meta.Kv, id, e.TrashRetention);
+            _fs.SetStorageClass(id, e.StorageClass);
             exports.Add(new Export(id, e.Name, e.Path, e.ReadOnly, _fs.Volume(id))
             {
                 Clients = e.Clients,

@@ -12,7 +12,7 @@ namespace NfsGate.Server.Hosting;
 public static class ExportAdminJson
 {
     /// <summary>The export keys this form owns; others in the file (e.g. "qos") are left as they are.</summary>
-    public static readonly string[] OwnedKeys = ["name", "path", "readOnly", "clients", "quota", "trash"];
+    public static readonly string[] OwnedKeys = ["name", "path", "readOnly", "clients", "quota", "trash", "storageClass"];
 
     public static JsonObject ToJson(ExportConfig e)
     {
@@ -27,6 +27,8 @@ public static class ExportAdminJson
             o["quota"] = new JsonObject { ["bytes"] = e.Quota.Bytes, ["inodes"] = e.Quota.Inodes };
         if (e.TrashRetention > TimeSpan.Zero)
             o["trash"] = new JsonObject { ["retention"] = ConfigWalker.FormatRetention(e.TrashRetention) };
+        if (e.StorageClass is { } storageClass)
+            o["storageClass"] = storageClass;
         return o;
     }
 

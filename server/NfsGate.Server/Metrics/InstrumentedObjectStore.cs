@@ -44,12 +44,15 @@ internal sealed class InstrumentedObjectStore : IObjectStore
         }
     }
 
-    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    public ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default) =>
+        PutAsync(key, data, ObjectPutOptions.Default, ct);
+
+    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, ObjectPutOptions options, CancellationToken ct = default)
     {
         long start = Stopwatch.GetTimestamp();
         try
         {
-            await _inner.PutAsync(key, data, ct).ConfigureAwait(false);
+            await _inner.PutAsync(key, data, options, ct).ConfigureAwait(false);
             _put.Done(start, data.Length);
         }
         catch (Exception e)

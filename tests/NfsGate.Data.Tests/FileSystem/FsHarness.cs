@@ -62,6 +62,9 @@ internal sealed class FsHarness : IAsyncDisposable
         DeleteIdleInterval = TimeSpan.FromMilliseconds(50),
         StagingMaxRetryDelay = TimeSpan.FromMilliseconds(200),
         CompactDeleteGrace = TimeSpan.FromMilliseconds(100),
+        // A dispose is a crash or a restart here: it must not sit waiting for uploads that are set up to fail
+        // (the graceful drain has its own tests, which set a timeout).
+        StagingDrainTimeout = TimeSpan.Zero,
     };
 
     public bool Writeback => Options.CommitMode == CommitMode.Writeback;

@@ -20,10 +20,22 @@ public sealed class MemoryObjectStore : IObjectStore
         return ValueTask.FromResult(n);
     }
 
-    public ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    private readonly ConcurrentDictionary<string, ObjectPutOptions> _putOptions = new();
+
+    /// <summary>Awaited at the start of every Put (tests hold an upload in flight with it).</summary>
+    public Func<string, Task>? BeforePut { get; set; }
+
+    /// <summary>The hints the last Put of <paramref name="key"/> came with (null if never put).</summary>
+    public ObjectPutOptions? PutOptionsOf(string key) => _putOptions.TryGetValue(key, out var o) ? o : null;
+
+    public ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default) =>
+        PutAsync(key, data, ObjectPutOptions.Default, ct);
+
+    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, ObjectPutOptions options, CancellationToken ct = default)
     {
+        if (BeforePut is { } hook) await hook(key).ConfigureAwait(false);
+        _putOptions[key] = options;
         _objects[key] = data.ToArray();
-        return ValueTask.CompletedTask;
     }
 
     public ValueTask DeleteAsync(string key, CancellationToken ct = default)
