@@ -11,6 +11,8 @@
 #   BENCH_QUICK=1   smaller sizes, one round                  BENCH_ROUNDS=N   rounds (default 2, quick 1)
 #   BENCH_S3=0      skip the S3 leg                           KEEP=1           keep the work directory
 #   BENCH_VM=0      skip the nfs-vm workloads (host-side loads and issue 3 only)
+#   BENCH_ONLY=issue3  only the issue 3 measurements (no host loads, no big directory; implies BENCH_VM=0)
+#   BENCH_BIN=DIR   the nfsgate build to measure (default out/), e.g. an older `dotnet publish -o DIR` for an A/B
 # Needs root (nfs-vm), apt packages nfs-ganesha nfs-ganesha-vfs rpcbind fio jq (installed if missing), `make build`.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,7 +26,8 @@ if [ "$QUICK" = 1 ]; then
 else
     SEQ_MB=256 RAND_S=10 META_N=10000 LS_N=100000 HOT_MB=1024 HOT_S=10 OPS_S=8 ROUNDS=${BENCH_ROUNDS:-2}
 fi
-WITH_S3=${BENCH_S3:-1} WITH_VM=${BENCH_VM:-1}
+WITH_S3=${BENCH_S3:-1} WITH_VM=${BENCH_VM:-1} ONLY=${BENCH_ONLY:-} BIN=${BENCH_BIN:-$ROOT/out}
+[ "$ONLY" = issue3 ] && WITH_VM=0
 
 need=()
 for p in nfs-ganesha nfs-ganesha-vfs rpcbind fio jq; do
@@ -36,11 +39,11 @@ if [ ${#need[@]} -gt 0 ]; then
         { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null; } ||
         { echo "bench: apt-get install failed"; exit 1; }
 fi
-[ -x "$ROOT/out/nfsgate" ] || { echo "bench: out/nfsgate missing: run make build"; exit 1; }
+[ -x "$BIN/nfsgate" ] || { echo "bench: $BIN/nfsgate missing: run make build"; exit 1; }
 
 W=$(mktemp -d /tmp/nfsgate-bench.XXXXXX)
 # Private copies: other engineers may rebuild out/ while the benchmark runs.
-cp -r "$ROOT/out" "$W/bin"
+cp -r "$BIN" "$W/bin"
 echo "bench: building perf/NfsGate.LoadGen"
 dotnet build "$HERE/NfsGate.LoadGen/NfsGate.LoadGen.csproj" -c Release --nologo -v q >"$W/loadgen-build.log" 2>&1 ||
     { tail -n 20 "$W/loadgen-build.log"; exit 1; }
@@ -146,13 +149,13 @@ record() {   # server round: tags the JSON lines on stdin and appends them to th
 # ---- data the workloads need, written through NFS from the host so every server gets it the same way ----
 HOT_BYTES=$((HOT_MB << 20))
 for s in "${SERVERS[@]}"; do
-    echo "bench: setup $s (hot file $HOT_MB MiB, directory of $LS_N files)"
+    echo "bench: setup $s (hot file $HOT_MB MiB$([ "$ONLY" = issue3 ] || echo ", directory of $LS_N files"))"
     LG write $(target $s) --file hot --size ${HOT_MB}M | record "$s" 0 || exit 1
     if [ "$s" = nfsgate-s3 ]; then   # the hot file's block objects, for the raw GET comparison
         LG s3get --endpoint "$S3_VIA" --bucket "$BUCKET" --access-key "$S3_ACCESS_KEY" --secret-key "$S3_SECRET_KEY" \
             --save-keys "$W/hot.keys" >/dev/null || exit 1
     fi
-    LG mkfiles $(target $s) --dir big --count $LS_N | record "$s" 0 || exit 1
+    [ "$ONLY" = issue3 ] || LG mkfiles $(target $s) --dir big --count $LS_N | record "$s" 0 || exit 1
 done
 
 vm_round() {   # server round
@@ -203,6 +206,7 @@ for r in $(seq "$ROUNDS"); do
             echo "bench: round $r/$ROUNDS, $s: kernel client in nfs-vm ($(( $(date +%s) - START )) s)"
             vm_round "$s" "$r"
         fi
+        [ "$ONLY" = issue3 ] && continue
         echo "bench: round $r/$ROUNDS, $s: host load generator"
         host_round "$s" "$r"
     done
@@ -220,5 +224,5 @@ echo "{\"metric\":\"peak-rss\",\"value\":$(hwm $NPID1),\"unit\":\"MiB\"}" | reco
 
 mkdir -p "$HERE/results"
 OUT=$HERE/results/bench-$(date -u +%Y%m%dT%H%M%SZ)$([ "$QUICK" = 1 ] && echo -quick).json
-SIZES="{\"quick\":$QUICK,\"vm\":$WITH_VM,\"rounds\":$ROUNDS,\"seq_mb\":$SEQ_MB,\"rand_s\":$RAND_S,\"meta_n\":$META_N,\"ls_n\":$LS_N,\"hot_mb\":$HOT_MB,\"hot_s\":$HOT_S,\"ops_s\":$OPS_S,\"seconds\":$(( $(date +%s) - START )),\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"ganesha\":\"$(dpkg-query -W -f='${Version}' nfs-ganesha)\",\"nfsgate\":\"$("$W/bin/nfsgate" version 2>/dev/null | head -n 1)\"}"
+SIZES="{\"quick\":$QUICK,\"vm\":$WITH_VM,\"only\":\"$ONLY\",\"rounds\":$ROUNDS,\"seq_mb\":$SEQ_MB,\"rand_s\":$RAND_S,\"meta_n\":$META_N,\"ls_n\":$LS_N,\"hot_mb\":$HOT_MB,\"hot_s\":$HOT_S,\"ops_s\":$OPS_S,\"seconds\":$(( $(date +%s) - START )),\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"ganesha\":\"$(dpkg-query -W -f='${Version}' nfs-ganesha)\",\"nfsgate\":\"$("$W/bin/nfsgate" version 2>/dev/null | head -n 1)\"}"
 python3 "$HERE/report.py" "$RES" "$SIZES" "$OUT"

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using NfsGate.Data;
+using NfsGate.Data.Cache;
 using NfsGate.Metadata;
 
 namespace NfsGate.FileSystem;
@@ -18,10 +19,15 @@ internal sealed class ReadAhead(IPrefetchingStore store, FileSystemOptions optio
 {
     /// <summary>
     /// Keys prefetched lately, not asked for again: the streams of many readers of one file overlap, and each
-    /// would otherwise ask the store about blocks it already holds. 256 keys = 1 GiB of blocks, far less than a
-    /// cache holds, so a remembered block is almost surely still cached; if not, its READ fetches it (a miss).
+    /// would otherwise ask the store about blocks it already holds. 256 keys = 1 GiB of blocks. A remembered block
+    /// may have been evicted since (cache pressure, or `warmup --evict`); trusting the memory then turned the next
+    /// sequential pass over that file into one foreground fetch per block with no read-ahead at all (the cold S3
+    /// read ran below a single GET stream), so when the store is the block cache, its index has the last word.
     /// </summary>
     private const int RecentKeys = 256;
+
+    /// <summary>The block cache, when it is the store itself: asked (one dictionary lookup) whether a remembered key is still held.</summary>
+    private readonly CachingObjectStore? _cache = store as CachingObjectStore;
 
     private readonly ConcurrentDictionary<string, byte> _inflight = new(StringComparer.Ordinal);
     private readonly Lock _recentLock = new();
@@ -55,7 +61,7 @@ internal sealed class ReadAhead(IPrefetchingStore store, FileSystemOptions optio
     /// <summary>False only when the cap is reached; a key in flight already counts as started.</summary>
     private bool TryStart(string key)
     {
-        if (_inflight.ContainsKey(key) || IsRecent(key)) return true;
+        if (_inflight.ContainsKey(key) || (IsRecent(key) && (_cache is null || _cache.IsCached(key)))) return true;
         if (Interlocked.Increment(ref _active) > _cap)
         {
             Interlocked.Decrement(ref _active);

@@ -6,8 +6,9 @@ namespace NfsGate.FileSystem;
 /// <summary>
 /// Fills a read from the slices in the metadata: for each chunk the read overlaps, the visible ranges
 /// (<see cref="SliceIntervals"/>) are fetched as ranged GETs of exactly the bytes needed from each block,
-/// in parallel (bounded) when the read spans several. The destination is zeroed first, so holes, hole slices and
-/// gaps need no work.
+/// in parallel (bounded) when the read spans several. Only the bytes no fetch fills are zeroed (holes, hole slices,
+/// gaps): a sequential READ is one fetch covering it all, and zeroing 1 MiB to overwrite it at once cost a
+/// noticeable share of a cached READ's CPU.
 /// </summary>
 internal sealed class SliceReader(GatewayFileSystem fs)
 {
@@ -15,7 +16,6 @@ internal sealed class SliceReader(GatewayFileSystem fs)
 
     public async Task<FsStatus> ReadAsync(IVolumeMeta meta, ulong ino, ulong offset, Memory<byte> dest, CancellationToken ct)
     {
-        dest.Span.Clear();
         if (dest.IsEmpty) return FsStatus.Ok;
         var fetches = new List<Fetch>();
         ulong end = offset + (ulong)dest.Length;
@@ -46,6 +46,7 @@ internal sealed class SliceReader(GatewayFileSystem fs)
             }
         }
 
+        ZeroUncovered(fetches, dest.Span);
         try
         {
             if (fetches.Count == 1)
@@ -65,6 +66,19 @@ internal sealed class SliceReader(GatewayFileSystem fs)
             Log.ReadFailed(fs.Logger, meta.VolumeId, ino, ex);
             return FsStatus.Io;
         }
+    }
+
+    /// <summary>Zeroes what the fetches leave unwritten. Visible intervals never overlap, so neither do the fetches.</summary>
+    private static void ZeroUncovered(List<Fetch> fetches, Span<byte> dest)
+    {
+        if (fetches.Count > 1) fetches.Sort(static (a, b) => a.DestOffset.CompareTo(b.DestOffset));
+        int at = 0;
+        foreach (var f in fetches)
+        {
+            if (f.DestOffset > at) dest[at..f.DestOffset].Clear();
+            at = Math.Max(at, f.DestOffset + f.Length);
+        }
+        if (at < dest.Length) dest[at..].Clear();
     }
 
     private async Task FetchAsync(Fetch f, Memory<byte> dest, CancellationToken ct)
