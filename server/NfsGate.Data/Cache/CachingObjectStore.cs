@@ -37,6 +37,7 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
     private readonly Dictionary<string, TaskCompletionSource<byte[]?>> _inflight = new(StringComparer.Ordinal);
     private readonly Func<double> _freeRatio;
     private readonly CacheHandles _handles;
+    private readonly FetchBuffers _fetchBuffers;
 
     /// <summary>Opens (or creates) the cache directory and rebuilds the index from the files in it.</summary>
     public CachingObjectStore(IObjectStore inner, BlockCacheOptions options)
@@ -54,6 +55,8 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         _policy = new S3FifoPolicy(options.SizeBytes, options.SmallQueueRatio);
         _freeRatio = options.FreeSpaceRatio ?? (() => FreeRatioOf(root));
         _handles = new CacheHandles(options.MaxOpenFiles);
+        // 16 idle buffers cover the read-ahead of several streams; a bigger burst allocates and lets the GC take them back.
+        _fetchBuffers = new FetchBuffers(options.MaxObjectSize + 1, keep: 16);
         Rebuild();
     }
 
@@ -306,7 +309,7 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         byte[]? result = null;
         Exception? error = null;
         // One byte more than the cap tells "exactly at the cap" from "too large" without a HEAD round trip.
-        var buffer = ArrayPool<byte>.Shared.Rent(_options.MaxObjectSize + 1);
+        var buffer = _fetchBuffers.Rent();
         try
         {
             Interlocked.Increment(ref Counters._innerFetches);
@@ -319,7 +322,7 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            _fetchBuffers.Return(buffer);
         }
         try
         {
