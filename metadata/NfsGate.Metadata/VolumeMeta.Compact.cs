@@ -13,6 +13,9 @@ public interface ISliceCompaction
     /// deletion <paramref name="deleteGrace"/> from now, so reads that fetched the old list meanwhile still find their
     /// objects. Otherwise nothing changes and the replacement slices (already uploaded, now unreferenced) are queued
     /// for deletion at once. Ok = swapped, NotSync = the list changed meanwhile, Stale = the inode is gone.
+    /// The replacement may keep old slices (whole or a part, by id with its own Pos/Off/Len): an id that appears in
+    /// the replacement is never queued, neither when the swap succeeds nor when it fails, because its objects are
+    /// still referenced.
     /// </summary>
     FsStatus ReplaceChunk(ulong ino, uint chunk, IReadOnlyList<Slice> expected, IReadOnlyList<Slice> replacement, TimeSpan deleteGrace);
 }
@@ -28,16 +31,29 @@ public sealed partial class VolumeMeta : ISliceCompaction
             var tx = new MetaTxn(t, _vol, now);
             var key = Keys.Chunk(_vol, ino, chunk);
             FsStatus status = FsStatus.Ok;
+            Slice[] current = [];
             if (t.Get(Keys.Attr(_vol, ino)) is null) status = FsStatus.Stale;
-            else if (!SameSlices(t.Get(key), expected)) status = FsStatus.NotSync;
+            else
+            {
+                var stored = t.Get(key);
+                if (stored is not null) current = Codec.DecodeSlices(stored);
+                if (!SameSlices(current, expected)) status = FsStatus.NotSync;
+            }
             if (status != FsStatus.Ok)
             {
-                for (int i = 0; i < replacement.Count; i++) tx.QueueDead(replacement[i]);
+                // Only the fresh copies are garbage: a kept old slice is still in the list (or in one that a racing
+                // write, truncate or remove has since taken over, and that owner queues it when it drops it).
+                var old = Ids(expected);
+                old.UnionWith(Ids(current));
+                for (int i = 0; i < replacement.Count; i++)
+                    if (!old.Contains(replacement[i].Id)) tx.QueueDead(replacement[i]);
                 return status;
             }
             if (replacement.Count == 0) t.Delete(key);
             else t.Set(key, Codec.EncodeSlices(null, replacement));
-            for (int i = 0; i < expected.Count; i++) QueueDeadAt(t, expected[i], dueMs);
+            var kept = Ids(replacement);
+            for (int i = 0; i < expected.Count; i++)
+                if (!kept.Contains(expected[i].Id)) QueueDeadAt(t, expected[i], dueMs);
             return FsStatus.Ok;
         }, durable: false);
     }
@@ -52,10 +68,16 @@ public sealed partial class VolumeMeta : ISliceCompaction
         t.Set(index, Codec.EncodeU64(dueMs));
     }
 
-    private static bool SameSlices(byte[]? stored, IReadOnlyList<Slice> expected)
+    private static HashSet<ulong> Ids(IReadOnlyList<Slice> slices)
     {
-        if (stored is null) return expected.Count == 0;
-        var current = Codec.DecodeSlices(stored);
+        var ids = new HashSet<ulong>();
+        for (int i = 0; i < slices.Count; i++)
+            if (slices[i].Id != 0) ids.Add(slices[i].Id);
+        return ids;
+    }
+
+    private static bool SameSlices(Slice[] current, IReadOnlyList<Slice> expected)
+    {
         if (current.Length != expected.Count) return false;
         for (int i = 0; i < current.Length; i++)
             if (current[i] != expected[i]) return false;

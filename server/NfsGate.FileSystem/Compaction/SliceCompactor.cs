@@ -8,8 +8,9 @@ namespace NfsGate.FileSystem.Compaction;
 
 /// <summary>
 /// Background compaction of fragmented chunks. Every flush notifies the chunks it added slices to; a chunk with more
-/// than <see cref="FileSystemOptions.CompactSliceCount"/> slices has its visible bytes copied into one new slice per
-/// contiguous run (holes stay holes: no object is written for them), and the slice list is swapped in one metadata
+/// than <see cref="FileSystemOptions.CompactSliceCount"/> small slices has the visible bytes of its fragmented
+/// block-sized windows copied into one new slice per contiguous run (holes stay holes: no object is written for them;
+/// intact windows keep referencing the old slices, see <see cref="CompactionPlan"/>), and the slice list is swapped in one metadata
 /// transaction only if it did not change meanwhile (<see cref="ISliceCompaction.ReplaceChunk"/>). A write racing the
 /// copy makes the swap fail; the copy is then thrown away and the chunk looked at again. The old objects go on the
 /// delete queue with a grace period, for reads that fetched the old list just before the swap.
@@ -93,30 +94,30 @@ internal sealed class SliceCompactor(GatewayFileSystem fs)
         var st = meta.ReadChunk(ino, chunk, out var slices);
         // Only small slices fragment a chunk: a chunk written sequentially in block-sized flushes reads as fast as one
         // slice, and rewriting it would upload every byte twice (and compete with client writes for upload slots).
-        if (st != FsStatus.Ok || (SmallSlices(slices, out _) <= threshold && slices.Count <= HardSliceLimit)) return st;
+        if (st != FsStatus.Ok || (SmallSlices(slices) <= threshold && slices.Count <= HardSliceLimit)) return st;
+
+        var plan = CompactionPlan.Make(slices, slices.Count > HardSliceLimit, MaxCopyPerFragmentByte, SmallSliceBytes);
+        // Worth a copy only if it leaves fewer slices, and either few enough not to trigger again at once or at most
+        // half as many. Scattered small writes can leave as many visible runs as slices; filling the gaps with zeros
+        // to merge them would turn holes into objects.
+        int after = plan.ResultCount;
+        bool worth = plan.Copy.Count > 0 && after < slices.Count && (after <= threshold || after <= slices.Count / 2);
+        if (!worth) return FsStatus.Ok;
 
         long chunkStart = (long)chunk * Layout.ChunkSize;
-        var runs = new List<(long Off, long End)>();
-        foreach (var r in SliceIntervals.Visible(slices, 0, (uint)Layout.ChunkSize))
-        {
-            long a = chunkStart + r.Pos, b = a + r.Len;
-            if (runs.Count > 0 && runs[^1].End == a) runs[^1] = (runs[^1].Off, b);
-            else runs.Add((a, b));
-        }
-        // Worth a full copy only if it leaves fewer slices, and either few enough not to trigger again at once or at
-        // most half as many. Scattered small writes can leave as many visible runs as slices; filling the gaps with
-        // zeros to merge them would turn holes into objects.
-        bool worth = runs.Count < slices.Count && (runs.Count <= threshold || runs.Count <= slices.Count / 2);
-        if (!worth || !CopyIsBounded(slices, runs)) return FsStatus.Ok;
-
-        var (stored, added) = await fs.Uploader.StoreAsync(new ChunkSource(fs, meta, ino, runs), ct).ConfigureAwait(false);
+        var runs = new List<(long Off, long End)>(plan.Copy.Count);
+        foreach (var (pos, end) in plan.Copy) runs.Add((chunkStart + pos, chunkStart + end));
+        var (stored, added) = await fs.Uploader.StoreAsync(meta.VolumeId, new ChunkSource(fs, meta, ino, runs), UploadLane.Background, ct).ConfigureAwait(false);
         if (stored != FsStatus.Ok) return stored;
         if (BeforeSwap is { } hook) await hook().ConfigureAwait(false);
 
-        var replacement = new Slice[added.Count];
-        for (int i = 0; i < replacement.Length; i++) replacement[i] = added[i].Slice;
+        // Kept references first, then the copies: the pieces do not overlap, so the order does not change a byte.
+        var replacement = new List<Slice>(plan.Kept.Count + added.Count);
+        replacement.AddRange(plan.Kept);
+        foreach (var (_, slice) in added) replacement.Add(slice);
+        replacement.Sort((x, y) => x.Pos.CompareTo(y.Pos));
         st = swap.ReplaceChunk(ino, chunk, slices, replacement, fs.Options.CompactDeleteGrace);
-        Log.Compacted(fs.Logger, meta.VolumeId, ino, chunk, slices.Count, replacement.Length, st);
+        Log.Compacted(fs.Logger, meta.VolumeId, ino, chunk, slices.Count, replacement.Count, st);
         if (st == FsStatus.Ok) Interlocked.Increment(ref _compacted);
         else if (st == FsStatus.NotSync) Interlocked.Increment(ref _conflicts);
         // Unreferenced copies (failed swap) are due for deletion now; replaced slices after the grace period.
@@ -124,39 +125,24 @@ internal sealed class SliceCompactor(GatewayFileSystem fs)
         return st;
     }
 
-    /// <summary>Copy at most this many bytes per byte of small slices (fragments) being merged away.</summary>
+    /// <summary>
+    /// A window is copied only if that costs at most this many bytes per visible fragment byte merged away. Random
+    /// 4 KiB overwrites on a large file leave one big slice and many tiny ones; copying whole runs for them uploaded
+    /// thousands of times the bytes the client wrote (seen on S3: a 256 MiB file grew 916 MiB of new objects under
+    /// 300 overwrites). Past <see cref="HardSliceLimit"/> the fragmented windows are copied whatever the cost.
+    /// </summary>
     internal const int MaxCopyPerFragmentByte = 8;
     /// <summary>Past this many slices a chunk is compacted whatever the copy costs: its slice list must stay bounded.</summary>
     internal const int HardSliceLimit = 256;
 
-    /// <summary>
-    /// Random 4 KiB overwrites on a large file leave one big slice and many tiny ones. Merging them copies the whole
-    /// run (up to 64 MiB) for a few KiB of fragments, so each compaction would upload thousands of times the bytes
-    /// the client wrote (seen on S3: a 256 MiB file grew 916 MiB of new objects under 300 overwrites). Compact only
-    /// when the copy is a small multiple of the fragments, or when the slice list has grown past the hard limit.
-    /// </summary>
-    internal static bool CopyIsBounded(IReadOnlyList<Slice> slices, List<(long Off, long End)> runs)
-    {
-        if (slices.Count > HardSliceLimit) return true;
-        SmallSlices(slices, out long smallBytes);
-        long copy = 0;
-        foreach (var (off, end) in runs) copy += end - off;
-        return copy <= MaxCopyPerFragmentByte * smallBytes;
-    }
-
     /// <summary>A slice shorter than this is a fragment (a quarter block: 1 MiB).</summary>
     internal const int SmallSliceBytes = Layout.BlockSize / 4;
 
-    private static int SmallSlices(IReadOnlyList<Slice> slices, out long bytes)
+    private static int SmallSlices(IReadOnlyList<Slice> slices)
     {
         int n = 0;
-        bytes = 0;
         foreach (var s in slices)
-        {
-            if (s.Len >= SmallSliceBytes) continue;
-            n++;
-            bytes += s.Len;
-        }
+            if (s.Len < SmallSliceBytes) n++;
         return n;
     }
 

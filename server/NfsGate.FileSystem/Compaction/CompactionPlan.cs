@@ -1,0 +1,104 @@
+using NfsGate.Metadata;
+
+namespace NfsGate.FileSystem.Compaction;
+
+/// <summary>
+/// What compacting one chunk copies and what it keeps. The chunk is looked at in block-sized windows: a window where
+/// small slices (fragments) cut the visible bytes into pieces, and where copying them is cheap enough, is rewritten
+/// (its visible runs become new slices; holes stay holes); every other window keeps its visible pieces as references
+/// to the old slices (same id, Pos/Off/Len narrowed to the piece), so a 64 MiB slice with a few 4 KiB overwrites
+/// costs a few 4 MiB windows of upload, not 64 MiB. Old slices' objects stay while any reference keeps their id.
+/// </summary>
+internal sealed class CompactionPlan
+{
+    /// <summary>Chunk-relative [Pos, End) runs to copy into new slices, sorted, non-touching.</summary>
+    public readonly List<(uint Pos, uint End)> Copy = [];
+    /// <summary>References to old slices' data that stay as they are, sorted by Pos.</summary>
+    public readonly List<Slice> Kept = [];
+
+    public long CopyBytes
+    {
+        get
+        {
+            long n = 0;
+            foreach (var (pos, end) in Copy) n += end - pos;
+            return n;
+        }
+    }
+
+    /// <summary>Slices the chunk has after the swap.</summary>
+    public int ResultCount => Copy.Count + Kept.Count;
+
+    /// <summary>
+    /// The plan for <paramref name="slices"/>. <paramref name="force"/> (the slice list is past its hard limit) rewrites
+    /// every fragmented window whatever the copy costs.
+    /// </summary>
+    public static CompactionPlan Make(IReadOnlyList<Slice> slices, bool force, int maxCopyPerFragmentByte, int smallSliceBytes)
+    {
+        // A slice id is a fragment when all of its references together are small (an earlier compaction may have
+        // split one big slice into several references: those pieces are not fragments).
+        var referenced = new Dictionary<ulong, long>();
+        foreach (var s in slices)
+            if (s.Id != 0) referenced[s.Id] = referenced.GetValueOrDefault(s.Id) + s.Len;
+
+        var visible = SliceIntervals.Visible(slices, 0, (uint)Layout.ChunkSize);
+        var plan = new CompactionPlan();
+        int next = 0; // first visible range not wholly before the current window
+        for (long w = 0; w < Layout.ChunkSize; w += Layout.BlockSize)
+        {
+            uint ws = (uint)w, we = (uint)(w + Layout.BlockSize);
+            var pieces = new List<VisibleRange>();
+            while (next < visible.Count && (long)visible[next].Pos + visible[next].Len <= ws) next++;
+            for (int i = next; i < visible.Count && visible[i].Pos < we; i++)
+                pieces.Add(Clip(visible[i], ws, we));
+            if (pieces.Count == 0) continue;
+
+            long fragmentBytes = 0;
+            foreach (var p in pieces)
+                if (referenced[p.Id] < smallSliceBytes) fragmentBytes += p.Len;
+            var runs = Runs(pieces);
+            long copy = 0;
+            foreach (var (pos, end) in runs) copy += end - pos;
+            // Rewrite only where it leaves fewer pieces, and where the copy is a small multiple of the fragment bytes
+            // it merges away: one 4 KiB overwrite does not buy a 4 MiB upload (unless the list must shrink).
+            bool rewrite = fragmentBytes > 0 && runs.Count < pieces.Count
+                && (force || copy <= maxCopyPerFragmentByte * fragmentBytes);
+            if (rewrite)
+                foreach (var r in runs) plan.AddCopy(r.Pos, r.End);
+            else
+                foreach (var p in pieces) plan.AddKept(new Slice(p.Id, p.Size, p.Pos, p.Off, p.Len));
+        }
+        return plan;
+    }
+
+    private static VisibleRange Clip(VisibleRange r, uint ws, uint we)
+    {
+        uint a = Math.Max(r.Pos, ws), b = (uint)Math.Min((long)r.Pos + r.Len, we);
+        return r with { Pos = a, Len = b - a, Off = r.Off + (a - r.Pos) };
+    }
+
+    private static List<(uint Pos, uint End)> Runs(List<VisibleRange> pieces)
+    {
+        var runs = new List<(uint Pos, uint End)>();
+        foreach (var p in pieces)
+        {
+            if (runs.Count > 0 && runs[^1].End == p.Pos) runs[^1] = (runs[^1].Pos, p.Pos + p.Len);
+            else runs.Add((p.Pos, p.Pos + p.Len));
+        }
+        return runs;
+    }
+
+    private void AddCopy(uint pos, uint end)
+    {
+        if (Copy.Count > 0 && Copy[^1].End == pos) Copy[^1] = (Copy[^1].Pos, end); // rewritten windows side by side
+        else Copy.Add((pos, end));
+    }
+
+    private void AddKept(Slice s)
+    {
+        // A big slice's pieces in consecutive kept windows are one reference again.
+        if (Kept.Count > 0 && Kept[^1] is var k && k.Id == s.Id && k.Pos + k.Len == s.Pos && k.Off + k.Len == s.Off)
+            Kept[^1] = k with { Len = k.Len + s.Len };
+        else Kept.Add(s);
+    }
+}

@@ -1,0 +1,167 @@
+using NfsGate.Data;
+using NfsGate.FileSystem;
+using NfsGate.Metadata;
+
+namespace NfsGate.Data.Tests.FileSystem;
+
+/// <summary>
+/// Compaction rewrites only the fragmented block-sized windows of a chunk and keeps referencing the big slices
+/// elsewhere: the bytes uploaded scale with the fragmented windows, not with the chunk, and the data reads back the
+/// same before, during (racing write) and after.
+/// </summary>
+public class CompactionWindowTests
+{
+    private const int Ki = 1 << 10, Mi = 1 << 20, Block = Layout.BlockSize;
+
+    private static FileSystemOptions Options(int sliceCount)
+    {
+        var o = FsHarness.Fast();
+        o.CompactSliceCount = sliceCount;
+        return o;
+    }
+
+    /// <summary>One 64 MiB chunk written in 1 MiB NFS writes and committed once: big slices, no fragments.</summary>
+    private static async Task<(ulong Ino, byte[] Model, HashSet<ulong> BaseIds)> BigFileAsync(FsHarness h)
+    {
+        ulong ino = h.NewFile("big");
+        var model = FsHarness.Random(64 * Mi, 1);
+        for (int i = 0; i < 64; i++) await h.WriteAsync(ino, (long)i * Mi, model.AsSpan(i * Mi, Mi).ToArray());
+        await h.CommitAsync(ino);
+        var ids = new HashSet<ulong>();
+        foreach (var s in Slices(h, ino)) ids.Add(s.Id);
+        return (ino, model, ids);
+    }
+
+    private static IReadOnlyList<Slice> Slices(FsHarness h, ulong ino)
+    {
+        Assert.Equal(FsStatus.Ok, h.Meta.OpenVolume(h.VolumeId).ReadChunk(ino, 0, out var slices));
+        return slices;
+    }
+
+    /// <summary>Counts the bytes of every block put from now on (the key ends in the block's length).</summary>
+    private static Func<long> CountPuts(FsHarness h)
+    {
+        long bytes = 0;
+        var inner = h.Store.FailIf;
+        h.Store.FailIf = (op, key) =>
+        {
+            if (op == ObjectOps.Put) Interlocked.Add(ref bytes, long.Parse(key.Split('_')[^1]));
+            return inner?.Invoke(op, key) ?? false;
+        };
+        return () => Interlocked.Read(ref bytes);
+    }
+
+    [Fact]
+    public async Task OnlyFragmentedWindowsAreCopiedAndARacingWriteWins()
+    {
+        var options = Options(1000); // no background compaction while fragmenting
+        await using var h = new FsHarness(Backend.Memory, options);
+        var (ino, model, baseIds) = await BigFileAsync(h);
+        // Ten 64 KiB overwrites in each of windows 2, 7 and 13: 640 KiB of fragments per 4 MiB window.
+        int[] windows = [2, 7, 13];
+        int seed = 10;
+        foreach (int w in windows)
+            for (int k = 0; k < 10; k++)
+            {
+                long off = (long)w * Block + k * 384L * Ki;
+                var piece = FsHarness.Random(64 * Ki, seed++);
+                await h.WriteAsync(ino, off, piece);
+                await h.CommitAsync(ino);
+                piece.CopyTo(model, off);
+            }
+        int before = Slices(h, ino).Count;
+        Assert.True(before >= 31, $"{before} slices");
+        await PollAsync(() => h.FsInternal.Compactor!.Idle);
+        await CheckAsync(h, ino, model);
+
+        var puts = CountPuts(h);
+        options.CompactSliceCount = 8;
+        var racing = FsHarness.Random(4 * Ki, 99);
+        const long racingAt = 10L * Block + 4096; // inside an intact window: a kept reference changes under the copy
+        int raced = 0;
+        h.FsInternal.Compactor!.BeforeSwap = async () =>
+        {
+            if (Interlocked.Exchange(ref raced, 1) != 0) return;
+            await h.WriteAsync(ino, racingAt, racing);
+            await h.CommitAsync(ino);
+        };
+        var meta = h.Meta.OpenVolume(h.VolumeId);
+        Assert.Equal(FsStatus.NotSync, await h.FsInternal.Compactor.CompactAsync(meta, ino, 0, CancellationToken.None));
+        Assert.Equal(1, h.Fs.CompactionConflicts);
+        racing.CopyTo(model, racingAt);
+        await CheckAsync(h, ino, model);
+
+        // The racing flush notified the chunk again; the retry copies the same three windows (window 10 now holds
+        // one 4 KiB fragment: copying 4 MiB for it is over the bound, so it stays a reference). Both attempts
+        // together put the three windows twice plus the racing 4 KiB, not the 64 MiB chunk.
+        await PollAsync(() => h.Fs.Compactions > 0 && h.FsInternal.Compactor.Idle);
+        Assert.Equal(1, h.Fs.CompactionConflicts);
+        Assert.Equal(2 * windows.Length * (long)Block + racing.Length, puts());
+        var after = Slices(h, ino);
+        // Each copied window (and the racing piece) splits at most one base slice reference in two.
+        Assert.True(after.Count <= baseIds.Count + 2 * windows.Length + 2, $"{after.Count} slices from {baseIds.Count} base slices");
+        long keptBytes = after.Where(s => baseIds.Contains(s.Id)).Sum(s => (long)s.Len);
+        Assert.Equal(64L * Mi - windows.Length * (long)Block - racing.Length, keptBytes);
+        await CheckAsync(h, ino, model);
+
+        // Once the deletes are done, exactly the listed slices' blocks exist: kept big slices did not lose theirs.
+        await PollAsync(() => h.Meta.PendingDeletes(1000).Count == 0);
+        var live = new HashSet<string>();
+        foreach (var sl in Slices(h, ino))
+            for (int b = 0; b < ObjectKeys.BlockCount(sl.Size); b++)
+                live.Add(ObjectKeys.BlockKey(sl.Id, b, ObjectKeys.BlockLength(sl.Size, b)));
+        await PollAsync(() => h.ObjectKeys().ToHashSet().SetEquals(live));
+        await CheckAsync(h, ino, model);
+        await h.CrashAndRestartAsync();
+        await CheckAsync(h, ino, model);
+    }
+
+    [Fact]
+    public async Task PastTheHardLimitTinyOverwritesCostTheirWindowsOnly()
+    {
+        // Over 250 scattered 4 KiB overwrites in two windows push the list past the hard limit: the compaction that must
+        // happen copies those two windows (8 MiB), where a copy of the whole run would upload 64 MiB.
+        await using var h = new FsHarness(Backend.Memory, Options(1000));
+        var (ino, model, baseIds) = await BigFileAsync(h);
+        var puts = CountPuts(h);
+        var rng = new Random(5);
+        // Stops at the first list past the limit: a later write would race the compaction it triggers.
+        int pieces = 0;
+        for (int i = 0; Slices(h, ino).Count <= NfsGate.FileSystem.Compaction.SliceCompactor.HardSliceLimit; i++, pieces++)
+        {
+            long off = (i % 2 == 0 ? 3L : 9L) * Block + rng.Next(0, Block / (4 * Ki)) * 4L * Ki;
+            var piece = FsHarness.Random(4 * Ki, 1000 + i);
+            await h.WriteAsync(ino, off, piece);
+            await h.CommitAsync(ino);
+            piece.CopyTo(model, off);
+        }
+        await PollAsync(() => h.Fs.Compactions > 0 && h.FsInternal.Compactor!.Idle);
+        Assert.Equal(2L * Block, puts() - pieces * 4L * Ki);
+        var after = Slices(h, ino);
+        Assert.True(after.Count <= baseIds.Count + 4, $"{after.Count} slices from {baseIds.Count} base slices");
+        Assert.Equal(64L * Mi - 2L * Block, after.Where(s => baseIds.Contains(s.Id)).Sum(s => (long)s.Len));
+        await CheckAsync(h, ino, model);
+    }
+
+    /// <summary>Reads the file in 4 MiB pieces and compares with the model.</summary>
+    private static async Task CheckAsync(FsHarness h, ulong ino, byte[] model)
+    {
+        Assert.Equal((ulong)model.Length, h.Size(ino));
+        for (int off = 0; off < model.Length; off += Block)
+        {
+            var got = await h.ReadAsync(ino, off, Block);
+            int diff = model.AsSpan(off, Block).CommonPrefixLength(got);
+            Assert.True(diff == Block && got.Length == Block, $"bytes differ at {off + diff}");
+        }
+    }
+
+    private static async Task PollAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached");
+            await Task.Delay(20);
+        }
+    }
+}

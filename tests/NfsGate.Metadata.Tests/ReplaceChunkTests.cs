@@ -1,0 +1,57 @@
+namespace NfsGate.Metadata.Tests;
+
+/// <summary>
+/// Compaction may keep old slices (whole or a part) in the replacement list: their objects must not be queued for
+/// deletion, while the slices that really went away are.
+/// </summary>
+public class ReplaceChunkTests
+{
+    private const uint Mi = 1 << 20;
+
+    [Fact]
+    public void A_kept_slice_is_not_queued_while_replaced_ones_are()
+    {
+        using var fs = new Fs();
+        ulong f = fs.File("f");
+        var big = new Slice(10, 64 * Mi, 0, 0, 64 * Mi);
+        var small1 = new Slice(11, 4096, 5 * Mi, 0, 4096);
+        var small2 = new Slice(12, 4096, 5 * Mi + 8192, 0, 4096);
+        Assert.Equal(FsStatus.Ok, fs.V.AddSlices(f, [(0, big), (0, small1), (0, small2)], durable: false));
+
+        // Window [4, 8) MiB rewritten as slice 20; the big slice stays referenced on both sides, in two parts.
+        Slice[] replacement =
+        [
+            new Slice(10, 64 * Mi, 0, 0, 4 * Mi),
+            new Slice(20, 4 * Mi, 4 * Mi, 0, 4 * Mi),
+            new Slice(10, 64 * Mi, 8 * Mi, 8 * Mi, 56 * Mi),
+        ];
+        Assert.Equal(FsStatus.Ok, ((ISliceCompaction)fs.V).ReplaceChunk(f, 0, [big, small1, small2], replacement, TimeSpan.Zero));
+        Assert.Equal(FsStatus.Ok, fs.V.ReadChunk(f, 0, out var now));
+        Assert.Equal(replacement, now);
+        Assert.Equal([11ul, 12ul], fs.Store.PendingDeletes(10).Select(d => d.Id).Order());
+    }
+
+    [Fact]
+    public void A_failed_swap_queues_only_the_fresh_copies()
+    {
+        using var fs = new Fs();
+        ulong f = fs.File("f");
+        var big = new Slice(10, 64 * Mi, 0, 0, 64 * Mi);
+        var small = new Slice(11, 4096, 5 * Mi, 0, 4096);
+        Assert.Equal(FsStatus.Ok, fs.V.AddSlices(f, [(0, big), (0, small)], durable: false));
+        var racing = new Slice(13, 4096, 9 * Mi, 0, 4096);
+        Assert.Equal(FsStatus.Ok, fs.V.AddSlices(f, [(0, racing)], durable: false));
+
+        Slice[] replacement =
+        [
+            new Slice(10, 64 * Mi, 0, 0, 4 * Mi),
+            new Slice(20, 4 * Mi, 4 * Mi, 0, 4 * Mi),
+            new Slice(10, 64 * Mi, 8 * Mi, 8 * Mi, 56 * Mi),
+        ];
+        // The list the copy was made from lacks the racing slice: the swap fails and only the copy (20) is garbage.
+        Assert.Equal(FsStatus.NotSync, ((ISliceCompaction)fs.V).ReplaceChunk(f, 0, [big, small], replacement, TimeSpan.Zero));
+        Assert.Equal(FsStatus.Ok, fs.V.ReadChunk(f, 0, out var now));
+        Assert.Equal([big, small, racing], now);
+        Assert.Equal([20ul], fs.Store.PendingDeletes(10).Select(d => d.Id));
+    }
+}
