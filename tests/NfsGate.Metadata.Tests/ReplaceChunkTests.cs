@@ -29,6 +29,12 @@ public class ReplaceChunkTests
         Assert.Equal(FsStatus.Ok, fs.V.ReadChunk(f, 0, out var now));
         Assert.Equal(replacement, now);
         Assert.Equal([11ul, 12ul], fs.Store.PendingDeletes(10).Select(d => d.Id).Order());
+
+        // The checker sees the split slice as one slice with one set of objects, and nothing wrong.
+        var check = NfsGate.Metadata.Maintenance.MetadataChecker.CheckVolume(fs.Store.Kv, 1);
+        Assert.Empty(check.Problems);
+        Assert.Equal(2, check.Slices);
+        Assert.Equal(68ul * Mi, check.SliceBytes);
     }
 
     [Fact]

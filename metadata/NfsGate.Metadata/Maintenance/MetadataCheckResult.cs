@@ -11,7 +11,7 @@ public sealed class MetadataCheckResult
     /// <summary>Devices, sockets and FIFOs.</summary>
     public long OtherInodes;
     public long Chunks;
-    /// <summary>Slice references that own objects (holes, id 0, are not counted).</summary>
+    /// <summary>Slices that own objects, each counted once however many references name it (holes, id 0, are not counted).</summary>
     public long Slices;
     /// <summary>Sum of regular file sizes (what the used-bytes counters should say).</summary>
     public ulong FileBytes;

@@ -119,11 +119,14 @@ public static class MetadataChecker
             var slices = Codec.DecodeSlices(v);
             _chunks.Add((ino, chunk));
             res.Chunks++;
+            // Compaction keeps narrowed references to intact big slices, so one slice may be named more than once in a
+            // chunk: its objects exist once and count once.
+            var seen = new HashSet<ulong>();
             foreach (var sl in slices)
             {
                 if (sl.Size > Layout.ChunkSize || (ulong)sl.Pos + sl.Len > Layout.ChunkSize || (sl.Id != 0 && (ulong)sl.Off + sl.Len > sl.Size))
                     Report(ProblemKind.BadSlice, ino, $"inode {ino} chunk {chunk}: slice {sl} does not lie within the chunk or its data", chunk);
-                if (sl.Id == 0) continue;
+                if (sl.Id == 0 || !seen.Add(sl.Id)) continue;
                 res.Slices++;
                 res.SliceBytes += sl.Size;
             }
