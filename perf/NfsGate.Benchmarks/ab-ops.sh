@@ -38,14 +38,17 @@ NFSGATE_PORTMAPPER=off NFSGATE_HTTP=127.0.0.1:$HO "$OLD/nfsgate" serve --listen 
 NFSGATE_PORTMAPPER=off NFSGATE_HTTP=127.0.0.1:$HN "$NEW/nfsgate" serve --listen 127.0.0.1:$NN --data-dir "$W/new" </dev/null >"$W/new.log" 2>&1 & PIDS+=($!)
 for p in $GN $GM $NO $NN; do wait_port $p || { echo "nothing on $p"; tail "$W"/*.log; exit 1; }; done
 target() { case $1 in ganesha) echo "--nfs 127.0.0.1:$GN --mount 127.0.0.1:$GM --path $W/ganesha/export";; old) echo "--nfs 127.0.0.1:$NO";; new) echo "--nfs 127.0.0.1:$NN";; esac; }
-SERVERS=(ganesha old new)
+# SERVERS="old new" OPS="getattr" narrows the run (e.g. a GETATTR-only A/B whose order alternates every round).
+read -ra SERVERS <<<"${SERVERS:-ganesha old new}"
+OPS=" ${OPS:-getattr lookup mkfiles} "
+N=${#SERVERS[@]}
 for s in "${SERVERS[@]}"; do LG write $(target $s) --file hot --size 1M >/dev/null || exit 1; done
 for r in $(seq $ROUNDS); do
-    order=("${SERVERS[@]:$((r % 3))}" "${SERVERS[@]:0:$((r % 3))}")
+    order=("${SERVERS[@]:$((r % N))}" "${SERVERS[@]:0:$((r % N))}")
     for s in "${order[@]}"; do
         echo "{\"round\":$r,\"server\":\"$s\",\"load\":\"$(cut -d' ' -f1 /proc/loadavg)\"}"
-        LG ops $(target $s) --op getattr --conns 64 --depth 4 --seconds $S
-        LG ops $(target $s) --op lookup --conns 64 --depth 4 --seconds $S
-        LG mkfiles $(target $s) --dir "c$r" --count $NFILES
+        [[ $OPS != *" getattr "* ]] || LG ops $(target $s) --op getattr --conns 64 --depth 4 --seconds $S
+        [[ $OPS != *" lookup "* ]] || LG ops $(target $s) --op lookup --conns 64 --depth 4 --seconds $S
+        [[ $OPS != *" mkfiles "* ]] || LG mkfiles $(target $s) --dir "c$r" --count $NFILES
     done
 done

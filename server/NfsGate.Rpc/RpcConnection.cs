@@ -58,6 +58,7 @@ public sealed partial class RpcConnection
         _log = logger ?? NullLogger.Instance;
         _assembler = new RecordAssembler(_options.MaxRecordSize);
         _slots = new SemaphoreSlim(_options.MaxInFlightPerConnection, _options.MaxInFlightPerConnection);
+        _free = new CallWork?[Math.Min(_options.MaxInFlightPerConnection, 256)];
     }
 
     /// <summary>The peer, with an IPv4-mapped IPv6 address unmapped to IPv4.</summary>
@@ -85,6 +86,7 @@ public sealed partial class RpcConnection
         using var timer = new Timer(_ => { Volatile.Write(ref timedOut, true); input.CancelPendingRead(); });
         using var stopReg = ct.Register(() => input.CancelPendingRead());
         _lastActivity = Environment.TickCount64;
+        _executionContext = ExecutionContext.Capture();
         LogOpened(_log, Id, Client);
         try
         {
@@ -176,35 +178,13 @@ public sealed partial class RpcConnection
                 break;
             }
             Interlocked.Increment(ref _inFlight);
-            _ = ProcessAsync(record);
+            // Always queued, never run on the read loop: the metadata seam is synchronous, so a CREATE's group-synced
+            // commit (RocksDB) or its database round trips (PostgreSQL) would stall every later call of this
+            // connection, and the kernel client sends all its calls on one connection. Running the last record of a
+            // read inline measured no faster over sockets (GETATTR new ÷ old 0.66-1.18 inline, 0.58-1.31 queued).
+            StartCall(record);
         }
         _consumedTo = buffer.Start;
-    }
-
-    private async Task ProcessAsync(RpcRecord record)
-    {
-        // Run the handler off the read loop even when it completes synchronously.
-        await Task.Yield();
-        try
-        {
-            using var reply = await _dispatcher.DispatchAsync(record.Memory, Client, Id, _closing.Token).ConfigureAwait(false);
-            if (!reply.IsEmpty) await SendAsync(reply.Body).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
-        {
-            // Connection closing: the reply has nowhere to go.
-        }
-        catch (Exception ex)
-        {
-            LogProcessFailed(_log, ex, Id, Client);
-        }
-        finally
-        {
-            record.Return();
-            Interlocked.Decrement(ref _inFlight);
-            _lastActivity = Environment.TickCount64;
-            _slots.Release();
-        }
     }
 
     private async ValueTask SendAsync(ReadOnlyMemory<byte> body)

@@ -66,9 +66,10 @@ internal sealed class NfsMetrics : INfs3Observer
     public IDisposable? OnStarted(RpcCall call, Export? export, Nfs3Proc proc)
     {
         string name = export?.Name ?? UnknownExport;
-        var inFlight = Export(name).InFlight;
-        inFlight.Inc();
-        return new CallScope(inFlight, _logContext ? RequestLogContext.Push(call.Xid, call.Client.Address, name) : null);
+        var e = Export(name);
+        e.InFlight.Inc();
+        // Without a log context the export's own cached series is the scope: nothing allocated per call.
+        return _logContext ? CallScope.Rent(e.InFlight, RequestLogContext.Push(call.Xid, call.Client.Address, name)) : e;
     }
 
     public void OnCompleted(RpcCall call, Export? export, Nfs3Proc proc, NfsStat3 status, TimeSpan elapsed, long bytesRead, long bytesWritten)
@@ -120,8 +121,11 @@ internal sealed class NfsMetrics : INfs3Observer
             : _failures.GetOrAdd(s, st => m._requests.WithLabels(export, ProcName, st.ToString()));
     }
 
-    sealed class ExportSeries(NfsMetrics m, string export)
+    sealed class ExportSeries(NfsMetrics m, string export) : IDisposable
     {
+        /// <summary>Ends a call's scope when there is no log context to pop.</summary>
+        public void Dispose() => InFlight.Dec();
+
         public readonly Counter.Child ReadBytes = m._readBytes.WithLabels(export);
         public readonly Counter.Child WriteBytes = m._writeBytes.WithLabels(export);
         public readonly Gauge.Child InFlight = m._inFlight.WithLabels(export);
@@ -134,12 +138,33 @@ internal sealed class NfsMetrics : INfs3Observer
             _clientWrite.TryGetValue(client, out var c) ? c : _clientWrite.GetOrAdd(client, cl => m._clientWriteBytes.WithLabels(export, cl));
     }
 
-    sealed class CallScope(Gauge.Child inFlight, IDisposable? logContext) : IDisposable
+    // Reused through a one-slot per-thread cache: `using` disposes each scope exactly once, and a call that ends on
+    // another thread simply leaves its scope in that thread's slot.
+    sealed class CallScope : IDisposable
     {
+        [ThreadStatic] static CallScope? t_free;
+        Gauge.Child? _inFlight;
+        IDisposable? _logContext;
+
+        public static CallScope Rent(Gauge.Child inFlight, IDisposable logContext)
+        {
+            var s = t_free ?? new CallScope();
+            t_free = null;
+            s._inFlight = inFlight;
+            s._logContext = logContext;
+            return s;
+        }
+
         public void Dispose()
         {
+            var inFlight = _inFlight;
+            if (inFlight is null) return;
+            var logContext = _logContext;
+            _inFlight = null;
+            _logContext = null;
             logContext?.Dispose();
             inFlight.Dec();
+            t_free = this;
         }
     }
 }
