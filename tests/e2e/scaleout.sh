@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Scale-out (issue 8): three gateways (out/nfsgate) on 127.0.0.2, .3 and .4 sharing one PostgreSQL (a throwaway
-# cluster started here) and one object directory, HAProxy in front with appliance/haproxy/haproxy.cfg:
+# cluster started here) and one S3 bucket (Ceph RGW from ../shared/tools/s3-ceph; a shared local directory under
+# NFSGATE_SKIP_S3=1), HAProxy in front with appliance/haproxy/haproxy.cfg:
 #   (1) `nfsgate status` lists 3 live nodes; a file copied in through one gateway (libnfs) reads back identical
 #       through another, and through HAProxy;
 #   (2) the Linux kernel client (nfs-vm) mounts through HAProxy and runs a write storm (parallel writers, fsync per
@@ -19,6 +20,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 NFSGATE=${NFSGATE:-$ROOT/out/nfsgate}
 NFSVM=${NFSVM:-$ROOT/../shared/tools/nfs-vm/nfs-vm}
+S3CEPH=${S3CEPH:-$ROOT/../shared/tools/s3-ceph/s3-ceph}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 STORM_WRITERS=4
 STORM_CHUNKS=${SCALEOUT_STORM_CHUNKS:-16}
@@ -34,6 +36,7 @@ W=$(mktemp -d /tmp/nfsgate-scaleout.XXXXXX)
 PGDIR=$(mktemp -d /tmp/nfsgate-scaleout-pg.XXXXXX)
 declare -A GW_PID=()
 HAPROXY_PID=
+S3_BUCKET=
 
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
@@ -43,6 +46,10 @@ cleanup() {
     for n in "${!GW_PID[@]}"; do kill -TERM "${GW_PID[$n]}" 2>/dev/null; done
     for n in "${!GW_PID[@]}"; do wait "${GW_PID[$n]}" 2>/dev/null; done
     as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null 2>&1
+    # The run's bucket, with its objects (Ceph's own admin tool: a bucket is not nfsgate's to remove).
+    if [ -n "$S3_BUCKET" ]; then
+        radosgw-admin -c "${S3_CEPH_DIR:-/tmp/s3-ceph}/ceph.conf" bucket rm --bucket="$S3_BUCKET" --purge-objects >/dev/null 2>&1 || true
+    fi
     if [ "$fail" -ne 0 ]; then
         for n in 1 2 3; do
             [ -f "$W/gw$n.log" ] && { echo "--- last lines of gw$n's log ---"; tail -n 15 "$W/gw$n.log"; }
@@ -68,6 +75,20 @@ fi
 ok "PostgreSQL 15 cluster on 127.0.0.1:$PG_PORT"
 CS="Host=127.0.0.1;Port=$PG_PORT;Database=postgres;Username=postgres"
 
+# --- the shared object store: the S3 server (../shared/tools/s3-ceph), one bucket for the three gateways -------
+# NFSGATE_SKIP_S3=1: a shared local directory instead (every gateway is on this machine, so it is shared too).
+OBJECTS="{ \"type\": \"local\", \"path\": \"$W/objects\" }"
+if [ "${NFSGATE_SKIP_S3:-}" != 1 ]; then
+    if ! env=$(bash "$S3CEPH" start 2>"$W/s3-ceph.err"); then
+        bad "s3-ceph starts (set NFSGATE_SKIP_S3=1 to use a local directory)"; tail -n 20 "$W/s3-ceph.err" | sed 's/^/    /'; finish
+    fi
+    eval "$(printf '%s\n' "$env" | grep '^export S3_')"
+    export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+    S3_BUCKET="nfsgate-scaleout-$(date -u +%Y%m%d-%H%M%S)-$RANDOM"
+    OBJECTS="{ \"type\": \"s3\", \"endpoint\": \"$S3_ENDPOINT\", \"bucket\": \"$S3_BUCKET\", \"region\": \"$S3_REGION\", \"createBucket\": true }"
+    ok "S3 (Ceph RGW) at $S3_ENDPOINT, bucket $S3_BUCKET shared by the gateways"
+fi
+
 # --- three gateways ------------------------------------------------------------------------------------------
 addr() { echo "127.0.0.$(($1 + 1))"; }
 LB_SOURCE=127.0.0.9   # HAProxy's source address towards the gateways (NFSGATE_LB_SOURCE in haproxy.cfg)
@@ -77,7 +98,7 @@ for n in 1 2 3; do
   // written by tests/e2e/scaleout.sh: gateway $n of 3
   "listen": "$(addr $n):$PORT", "portmapper": "off", "http": "$(addr $n):$HTTP_PORT", "dataDir": "$W/gw$n",
   "metadata": { "engine": "postgres", "connectionString": "$CS" },
-  "objectStore": { "type": "local", "path": "$W/objects" },
+  "objectStore": $OBJECTS,
   "proxyProtocol": { "trustedSources": ["$LB_SOURCE/32"] },
   "exports": [ { "name": "default", "path": "/", "clients": [ { "match": "127.0.0.1", "access": "rw", "squash": "none" } ] } ],
 }
