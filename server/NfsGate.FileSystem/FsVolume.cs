@@ -109,10 +109,10 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
         OpResult begin;
         InodeBuffer buf;
         bool fullBlock;
-        long growth = 0;
+        long growth = 0, generation;
         try
         {
-            (begin, buf, growth, fullBlock) = BufferWrite(cred, ino, offset, data.Span);
+            (begin, buf, growth, fullBlock, generation) = BufferWrite(cred, ino, offset, data.Span);
         }
         finally
         {
@@ -124,7 +124,7 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
         var committed = StableHow.Unstable;
         if (stable != StableHow.Unstable)
         {
-            var (st, hadData) = await FlushBufferAsync(buf, durable: true, ct).ConfigureAwait(false);
+            var (st, hadData) = await FlushBufferAsync(buf, durable: true, ct, upTo: generation).ConfigureAwait(false);
             // A background flush may have taken the data first, without making it durable.
             if (st == FsStatus.Ok && !hadData) st = _fs.SyncMeta();
             if (st != FsStatus.Ok)
@@ -150,7 +150,7 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
     }
 
     /// <summary>BeginWrite and buffering under the inode's gate, so a truncate sees the write wholly or not at all.</summary>
-    private (OpResult Begin, InodeBuffer Buf, long Growth, bool FullBlock) BufferWrite(Credential cred, ulong ino, ulong offset, ReadOnlySpan<byte> data)
+    private (OpResult Begin, InodeBuffer Buf, long Growth, bool FullBlock, long Generation) BufferWrite(Credential cred, ulong ino, ulong offset, ReadOnlySpan<byte> data)
     {
         while (true)
         {
@@ -160,14 +160,14 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
             {
                 if (buf.Retired) continue;
                 var begin = _meta.BeginWrite(cred, ino, offset, (uint)data.Length);
-                if (begin.Status != FsStatus.Ok || data.IsEmpty) return (begin, buf, 0, false);
+                if (begin.Status != FsStatus.Ok || data.IsEmpty) return (begin, buf, 0, false, long.MaxValue);
                 lock (buf.Lock)
                 {
                     // The last link went away after BeginWrite: the bytes have no file to land in.
-                    if (buf.Dropped) return (begin, buf, 0, false);
+                    if (buf.Dropped) return (begin, buf, 0, false, long.MaxValue);
                     long growth = buf.Current.Write((long)offset, data, out bool full);
                     buf.MarkDirty();
-                    return (begin, buf, growth, full);
+                    return (begin, buf, growth, full, buf.Generation);
                 }
             }
             finally
@@ -207,18 +207,25 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
 
     /// <summary>
     /// Flushes the buffer's current generation into slices. On failure the data goes back under any newer writes
-    /// (nothing is lost) and the status is returned. HadData tells whether there was anything to flush.
+    /// (nothing is lost) and the status is returned. HadData tells whether there was anything to flush; when false
+    /// and durability is wanted, the caller syncs the metadata (a background flush may have taken the bytes).
+    /// <paramref name="upTo"/>: the caller needs only generations up to this one flushed (a stable WRITE: the one its
+    /// bytes went into). A durable flush that covered it while the caller queued for the lock is enough (HadData
+    /// true): 16 concurrent FILE_SYNC writes then cost two flushes, not sixteen.
     /// </summary>
-    internal async Task<(FsStatus Status, bool HadData)> FlushBufferAsync(InodeBuffer buf, bool durable, CancellationToken ct)
+    internal async Task<(FsStatus Status, bool HadData)> FlushBufferAsync(InodeBuffer buf, bool durable, CancellationToken ct, long upTo = long.MaxValue)
     {
         await buf.FlushLock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             DirtyExtents gen;
+            long number;
             lock (buf.Lock)
             {
-                if (buf.Retired || buf.Current.IsEmpty) return (FsStatus.Ok, false);
+                if (buf.DurableGeneration >= upTo) return (FsStatus.Ok, true);
+                if (buf.Retired || buf.Current.IsEmpty || buf.FlushedGeneration >= upTo) return (FsStatus.Ok, false);
                 gen = buf.Current;
+                number = buf.Generation++;
                 buf.Flushing = gen;
                 buf.Current = new DirtyExtents();
                 buf.DirtySince = 0;
@@ -251,6 +258,11 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
             lock (buf.Lock)
             {
                 buf.Flushing = null;
+                if (status == FsStatus.Ok)
+                {
+                    buf.FlushedGeneration = number;
+                    if (durable) buf.DurableGeneration = number;
+                }
                 if (status == FsStatus.Ok || buf.Dropped || status == FsStatus.Stale)
                 {
                     // Stale: the inode is gone (AddSlices queued the new slices for deletion); the data has no home.

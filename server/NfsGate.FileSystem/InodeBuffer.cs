@@ -29,6 +29,18 @@ internal sealed class InodeBuffer(ulong ino)
     /// <summary>1 while queued for a background flush (dedup).</summary>
     public int Queued;
 
+    /// <summary>
+    /// Number of <see cref="Current"/>; a flush that takes it starts the next. With the two marks below it makes
+    /// stable writes a group commit: a FILE_SYNC write remembers the generation its bytes went into and, once it holds
+    /// <see cref="FlushLock"/>, is done if a flush of that generation (or a later one, which holds the bytes of a failed
+    /// earlier one) already finished, instead of flushing the bytes that arrived since.
+    /// </summary>
+    public long Generation;
+    /// <summary>Highest generation whose slices are in the metadata (-1: none yet).</summary>
+    public long FlushedGeneration = -1;
+    /// <summary>Highest generation flushed with a durable commit, which also hardens every earlier one (-1: none yet).</summary>
+    public long DurableGeneration = -1;
+
     public void MarkDirty()
     {
         if (DirtySince == 0) DirtySince = Math.Max(1, Environment.TickCount64);
