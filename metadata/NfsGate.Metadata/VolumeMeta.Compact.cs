@@ -9,7 +9,9 @@ public interface ISliceCompaction
 {
     /// <summary>
     /// Compare-and-swap of one chunk's slice list: if it still equals <paramref name="expected"/>, it becomes
-    /// <paramref name="replacement"/> (empty = the chunk key is removed: all hole) and the old slices are queued for
+    /// <paramref name="replacement"/> (empty = the chunk key is removed: all hole). Slices appended since (writes and
+    /// truncations while the copy was made: they are newer than every byte copied) stay on top of the replacement,
+    /// so a busy file's compaction is not thrown away by the writes it races. The old slices are queued for
     /// deletion <paramref name="deleteGrace"/> from now, so reads that fetched the old list meanwhile still find their
     /// objects. Otherwise nothing changes and the replacement slices (already uploaded, now unreferenced) are queued
     /// for deletion at once. Ok = swapped, NotSync = the list changed meanwhile, Stale = the inode is gone.
@@ -37,7 +39,7 @@ public sealed partial class VolumeMeta : ISliceCompaction
             {
                 var stored = t.Get(key);
                 if (stored is not null) current = Codec.DecodeSlices(stored);
-                if (!SameSlices(current, expected)) status = FsStatus.NotSync;
+                if (!StartsWith(current, expected)) status = FsStatus.NotSync;
             }
             if (status != FsStatus.Ok)
             {
@@ -49,9 +51,12 @@ public sealed partial class VolumeMeta : ISliceCompaction
                     if (!old.Contains(replacement[i].Id)) tx.QueueDead(replacement[i]);
                 return status;
             }
-            if (replacement.Count == 0) t.Delete(key);
-            else t.Set(key, Codec.EncodeSlices(null, replacement));
-            var kept = Ids(replacement);
+            var result = new List<Slice>(replacement.Count + current.Length - expected.Count);
+            result.AddRange(replacement);
+            for (int i = expected.Count; i < current.Length; i++) result.Add(current[i]);
+            if (result.Count == 0) t.Delete(key);
+            else t.Set(key, Codec.EncodeSlices(null, result));
+            var kept = Ids(result);
             for (int i = 0; i < expected.Count; i++)
                 if (!kept.Contains(expected[i].Id)) QueueDeadAt(t, expected[i], dueMs);
             return FsStatus.Ok;
@@ -76,10 +81,10 @@ public sealed partial class VolumeMeta : ISliceCompaction
         return ids;
     }
 
-    private static bool SameSlices(Slice[] current, IReadOnlyList<Slice> expected)
+    private static bool StartsWith(Slice[] current, IReadOnlyList<Slice> expected)
     {
-        if (current.Length != expected.Count) return false;
-        for (int i = 0; i < current.Length; i++)
+        if (current.Length < expected.Count) return false;
+        for (int i = 0; i < expected.Count; i++)
             if (current[i] != expected[i]) return false;
         return true;
     }

@@ -38,14 +38,15 @@ public class ReplaceChunkTests
     }
 
     [Fact]
-    public void A_failed_swap_queues_only_the_fresh_copies()
+    public void Slices_appended_while_the_copy_was_made_stay_on_top_of_the_replacement()
     {
         using var fs = new Fs();
         ulong f = fs.File("f");
         var big = new Slice(10, 64 * Mi, 0, 0, 64 * Mi);
         var small = new Slice(11, 4096, 5 * Mi, 0, 4096);
         Assert.Equal(FsStatus.Ok, fs.V.AddSlices(f, [(0, big), (0, small)], durable: false));
-        var racing = new Slice(13, 4096, 9 * Mi, 0, 4096);
+        // A write into the very window being rewritten lands after the copy was read: it must still win.
+        var racing = new Slice(13, 4096, 5 * Mi, 0, 4096);
         Assert.Equal(FsStatus.Ok, fs.V.AddSlices(f, [(0, racing)], durable: false));
 
         Slice[] replacement =
@@ -54,10 +55,33 @@ public class ReplaceChunkTests
             new Slice(20, 4 * Mi, 4 * Mi, 0, 4 * Mi),
             new Slice(10, 64 * Mi, 8 * Mi, 8 * Mi, 56 * Mi),
         ];
-        // The list the copy was made from lacks the racing slice: the swap fails and only the copy (20) is garbage.
-        Assert.Equal(FsStatus.NotSync, ((ISliceCompaction)fs.V).ReplaceChunk(f, 0, [big, small], replacement, TimeSpan.Zero));
+        Assert.Equal(FsStatus.Ok, ((ISliceCompaction)fs.V).ReplaceChunk(f, 0, [big, small], replacement, TimeSpan.Zero));
         Assert.Equal(FsStatus.Ok, fs.V.ReadChunk(f, 0, out var now));
-        Assert.Equal([big, small, racing], now);
+        Assert.Equal([.. replacement, racing], now);
+        Assert.Equal([11ul], fs.Store.PendingDeletes(10).Select(d => d.Id));
+    }
+
+    [Fact]
+    public void A_failed_swap_queues_only_the_fresh_copies()
+    {
+        using var fs = new Fs();
+        ulong f = fs.File("f");
+        var big = new Slice(10, 64 * Mi, 0, 0, 64 * Mi);
+        var small = new Slice(11, 4096, 5 * Mi, 0, 4096);
+        Assert.Equal(FsStatus.Ok, fs.V.AddSlices(f, [(0, big), (0, small)], durable: false));
+        // The list the copy was made from is not where the chunk's list starts (another compaction or a truncation
+        // rewrote it meanwhile): the swap fails and only the copy (20) is garbage.
+        var gone = new Slice(12, 4096, 9 * Mi, 0, 4096);
+
+        Slice[] replacement =
+        [
+            new Slice(10, 64 * Mi, 0, 0, 4 * Mi),
+            new Slice(20, 4 * Mi, 4 * Mi, 0, 4 * Mi),
+            new Slice(10, 64 * Mi, 8 * Mi, 8 * Mi, 56 * Mi),
+        ];
+        Assert.Equal(FsStatus.NotSync, ((ISliceCompaction)fs.V).ReplaceChunk(f, 0, [big, gone, small], replacement, TimeSpan.Zero));
+        Assert.Equal(FsStatus.Ok, fs.V.ReadChunk(f, 0, out var now));
+        Assert.Equal([big, small], now);
         Assert.Equal([20ul], fs.Store.PendingDeletes(10).Select(d => d.Id));
     }
 }

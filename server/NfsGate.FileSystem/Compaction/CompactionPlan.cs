@@ -30,10 +30,13 @@ internal sealed class CompactionPlan
     public int ResultCount => Copy.Count + Kept.Count;
 
     /// <summary>
-    /// The plan for <paramref name="slices"/>. <paramref name="force"/> (the slice list is past its hard limit) rewrites
-    /// every fragmented window whatever the copy costs.
+    /// The plan for <paramref name="slices"/>. A fragmented window is rewritten when the copy is cheap enough (at most
+    /// <paramref name="maxCopyPerFragmentByte"/> bytes per fragment byte). When the result would still have more than
+    /// <paramref name="target"/> slices (the list is past its hard limit), more fragmented windows are rewritten
+    /// whatever they cost, those that merge away the most pieces first, until it does not: random 4 KiB writes all
+    /// over a chunk then cost the few worst windows per compaction, not all sixteen.
     /// </summary>
-    public static CompactionPlan Make(IReadOnlyList<Slice> slices, bool force, int maxCopyPerFragmentByte, int smallSliceBytes)
+    public static CompactionPlan Make(IReadOnlyList<Slice> slices, int target, int maxCopyPerFragmentByte, int smallSliceBytes)
     {
         // A slice id is a fragment when all of its references together are small (an earlier compaction may have
         // split one big slice into several references: those pieces are not fragments).
@@ -42,8 +45,8 @@ internal sealed class CompactionPlan
             if (s.Id != 0) referenced[s.Id] = referenced.GetValueOrDefault(s.Id) + s.Len;
 
         var visible = SliceIntervals.Visible(slices, 0, (uint)Layout.ChunkSize);
-        var plan = new CompactionPlan();
-        int next = 0; // first visible range not wholly before the current window
+        var windows = new List<Window>();
+        int count = 0, next = 0; // next: first visible range not wholly before the current window
         for (long w = 0; w < Layout.ChunkSize; w += Layout.BlockSize)
         {
             uint ws = (uint)w, we = (uint)(w + Layout.BlockSize);
@@ -61,14 +64,41 @@ internal sealed class CompactionPlan
             foreach (var (pos, end) in runs) copy += end - pos;
             // Rewrite only where it leaves fewer pieces, and where the copy is a small multiple of the fragment bytes
             // it merges away: one 4 KiB overwrite does not buy a 4 MiB upload (unless the list must shrink).
-            bool rewrite = fragmentBytes > 0 && runs.Count < pieces.Count
-                && (force || copy <= maxCopyPerFragmentByte * fragmentBytes);
-            if (rewrite)
-                foreach (var r in runs) plan.AddCopy(r.Pos, r.End);
+            bool fragmented = fragmentBytes > 0 && runs.Count < pieces.Count;
+            var window = new Window(pieces, runs, fragmented, fragmented && copy <= maxCopyPerFragmentByte * fragmentBytes);
+            windows.Add(window);
+            count += window.Rewrite ? runs.Count : pieces.Count;
+        }
+
+        if (count > target)
+        {
+            var forced = windows.Where(x => x.Fragmented && !x.Rewrite).OrderByDescending(x => x.Pieces.Count - x.Runs.Count);
+            foreach (var x in forced)
+            {
+                if (count <= target) break;
+                x.Rewrite = true;
+                count -= x.Pieces.Count - x.Runs.Count;
+            }
+        }
+
+        var plan = new CompactionPlan();
+        foreach (var x in windows)
+        {
+            if (x.Rewrite)
+                foreach (var r in x.Runs) plan.AddCopy(r.Pos, r.End);
             else
-                foreach (var p in pieces) plan.AddKept(new Slice(p.Id, p.Size, p.Pos, p.Off, p.Len));
+                foreach (var p in x.Pieces) plan.AddKept(new Slice(p.Id, p.Size, p.Pos, p.Off, p.Len));
         }
         return plan;
+    }
+
+    /// <summary>One block-sized window of the chunk: its visible pieces, the runs they form, and the decision.</summary>
+    private sealed class Window(List<VisibleRange> pieces, List<(uint Pos, uint End)> runs, bool fragmented, bool rewrite)
+    {
+        public readonly List<VisibleRange> Pieces = pieces;
+        public readonly List<(uint Pos, uint End)> Runs = runs;
+        public readonly bool Fragmented = fragmented;
+        public bool Rewrite = rewrite;
     }
 
     private static VisibleRange Clip(VisibleRange r, uint ws, uint we)

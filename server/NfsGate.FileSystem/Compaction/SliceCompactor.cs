@@ -96,12 +96,14 @@ internal sealed class SliceCompactor(GatewayFileSystem fs)
         // slice, and rewriting it would upload every byte twice (and compete with client writes for upload slots).
         if (st != FsStatus.Ok || (SmallSlices(slices) <= threshold && slices.Count <= HardSliceLimit)) return st;
 
-        var plan = CompactionPlan.Make(slices, slices.Count > HardSliceLimit, MaxCopyPerFragmentByte, SmallSliceBytes);
+        bool force = slices.Count > HardSliceLimit;
+        var plan = CompactionPlan.Make(slices, force ? HardSliceLimit / 2 : int.MaxValue, MaxCopyPerFragmentByte, SmallSliceBytes);
         // Worth a copy only if it leaves fewer slices, and either few enough not to trigger again at once or at most
-        // half as many. Scattered small writes can leave as many visible runs as slices; filling the gaps with zeros
-        // to merge them would turn holes into objects.
+        // half as many (a forced one: three quarters). Scattered small writes can leave as many visible runs as
+        // slices; filling the gaps with zeros to merge them would turn holes into objects.
         int after = plan.ResultCount;
-        bool worth = plan.Copy.Count > 0 && after < slices.Count && (after <= threshold || after <= slices.Count / 2);
+        bool worth = plan.Copy.Count > 0 && after < slices.Count
+            && (after <= threshold || after <= slices.Count / 2 || (force && after <= slices.Count * 3 / 4));
         if (!worth) return FsStatus.Ok;
 
         long chunkStart = (long)chunk * Layout.ChunkSize;
@@ -132,8 +134,13 @@ internal sealed class SliceCompactor(GatewayFileSystem fs)
     /// 300 overwrites). Past <see cref="HardSliceLimit"/> the fragmented windows are copied whatever the cost.
     /// </summary>
     internal const int MaxCopyPerFragmentByte = 8;
-    /// <summary>Past this many slices a chunk is compacted whatever the copy costs: its slice list must stay bounded.</summary>
-    internal const int HardSliceLimit = 256;
+    /// <summary>
+    /// Past this many slices a chunk is compacted whatever the copy costs, down to half: its slice list must stay
+    /// bounded. 1,024: a READ resolves only the slices overlapping it, so a long list costs it a linear decode (about
+    /// 24 KiB here), while each forced compaction of random 4 KiB writes copies ~4 MiB per 64 writes it merges; at 256
+    /// the copies (64 MiB per 256 writes) took the disk from the writes they were tidying up.
+    /// </summary>
+    internal const int HardSliceLimit = 1024;
 
     /// <summary>A slice shorter than this is a fragment (a quarter block: 1 MiB).</summary>
     internal const int SmallSliceBytes = Layout.BlockSize / 4;
