@@ -165,14 +165,8 @@ internal sealed class PostgresTxn(NpgsqlConnection conn, PostgresKvStore.Sql sql
         var result = new List<KeyValuePair<byte[], byte[]>>();
         if (limit <= 0 || start.SequenceCompareTo(end) >= 0) return result;
 
-        // The buffered writes inside [start, end), in order: each may shadow a stored row, so fetch that many more.
-        var pending = new List<KeyValuePair<byte[], byte[]?>>();
-        foreach (var kv in _writes)
-        {
-            if (kv.Key.AsSpan().SequenceCompareTo(start) < 0) continue;
-            if (kv.Key.AsSpan().SequenceCompareTo(end) >= 0) break;
-            pending.Add(kv);
-        }
+        // Each buffered write in the range may shadow a stored row, so fetch that many more.
+        var pending = PendingMerge.InRange(_writes, start, end);
         var c = new NpgsqlBatchCommand(sql.Scan);
         c.Parameters.Add(Bytes(start));
         c.Parameters.Add(Bytes(end));
@@ -186,20 +180,19 @@ internal sealed class PostgresTxn(NpgsqlConnection conn, PostgresKvStore.Sql sql
         // Same snapshot: a later Get of a row seen here needs no round trip (the buffered writes still come first).
         foreach (var row in stored) _read.TryAdd(row.Key, row.Value.ToArray());
 
-        int s = 0, p = 0;
-        while (result.Count < limit && (s < stored.Count || p < pending.Count))
-        {
-            int cmp = s == stored.Count ? 1 : p == pending.Count ? -1 : stored[s].Key.AsSpan().SequenceCompareTo(pending[p].Key);
-            if (cmp < 0)
-            {
-                result.Add(stored[s++]);
-                continue;
-            }
-            if (cmp == 0) s++; // the buffered write shadows the stored value
-            var (k, v) = pending[p++];
-            if (v is not null) result.Add(new(k.ToArray(), v.ToArray()));
-        }
+        var rows = new ListRows(stored);
+        PendingMerge.Merge(ref rows, pending, limit, result);
         return result;
+    }
+
+    /// <summary>The fetched rows as the shared merge reads them.</summary>
+    private struct ListRows(List<KeyValuePair<byte[], byte[]>> rows) : IStoredRows
+    {
+        private int _next;
+        public readonly bool HasRow => _next < rows.Count;
+        public readonly ReadOnlySpan<byte> Key => rows[_next].Key;
+        public readonly KeyValuePair<byte[], byte[]> Row => rows[_next];
+        public void Next() => _next++;
     }
 
     public void Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)

@@ -51,35 +51,26 @@ internal sealed class RocksTxn : IKvTxn
         var result = new List<KeyValuePair<byte[], byte[]>>();
         if (limit <= 0 || start.SequenceCompareTo(end) >= 0) return result;
 
-        // The buffered writes inside [start, end), in order. A transaction's buffer is small, so a linear pass is fine.
-        var pending = new List<KeyValuePair<byte[], byte[]?>>();
-        foreach (var kv in Writes)
-        {
-            if (kv.Key.AsSpan().SequenceCompareTo(start) < 0) continue;
-            if (kv.Key.AsSpan().SequenceCompareTo(end) >= 0) break;
-            pending.Add(kv);
-        }
-
+        var pending = PendingMerge.InRange(Writes, start, end);
         var ro = NewReadOptions().SetIterateLowerBound(start.ToArray()).SetIterateUpperBound(end.ToArray());
         using var it = _db.NewIterator(null, ro);
         it.Seek(start);
-        int p = 0;
-        while (result.Count < limit)
-        {
-            bool dbValid = it.Valid();
-            if (!dbValid && p == pending.Count) break;
-            int c = !dbValid ? 1 : p == pending.Count ? -1 : it.GetKeySpan().SequenceCompareTo(pending[p].Key);
-            if (c < 0)
-            {
-                result.Add(new(it.Key(), it.Value()));
-                it.Next();
-                continue;
-            }
-            if (c == 0) it.Next(); // the buffered write shadows the stored value
-            var (k, v) = pending[p++];
-            if (v is not null) result.Add(new(k.ToArray(), v.ToArray()));
-        }
+        var stored = new IteratorRows(it);
+        PendingMerge.Merge(ref stored, pending, limit, result);
+        // The bounds live in native memory that ro's finalizer frees, and the iterator holds no reference to ro: once
+        // optimised code sees ro's last use above, a GC in the middle of the scan can free the upper bound the iterator
+        // still compares against, and the scan ends early (seen: ~20 short scans in 10,000 under tiered PGO).
+        GC.KeepAlive(ro);
         return result;
+    }
+
+    /// <summary>The iterator as the shared merge reads it; a struct, so the merge calls RocksDB directly.</summary>
+    private readonly struct IteratorRows(Iterator it) : IStoredRows
+    {
+        public bool HasRow => it.Valid();
+        public ReadOnlySpan<byte> Key => it.GetKeySpan();
+        public KeyValuePair<byte[], byte[]> Row => new(it.Key(), it.Value());
+        public void Next() => it.Next();
     }
 
     public void Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)

@@ -73,7 +73,7 @@ public enum MountStat3 : uint
         exports  ex_next;
    };
 */
-public sealed partial class MountProgram : IRpcProgram
+public sealed partial class MountProgram : OneVersionProgram
 {
     public const uint PROGRAM = 100005;
     public const uint VERSION = 3;
@@ -85,33 +85,21 @@ public sealed partial class MountProgram : IRpcProgram
     private readonly ExportTable _exports;
     private readonly FileHandleCodec _codec;
     private readonly ILogger _log;
-    private readonly RpcProcedure?[] _procs;
     private readonly Lock _lock = new();
     private readonly List<(string Host, string Dir)> _mounts = [];
 
-    public MountProgram(ExportTable exports, FileHandleCodec codec, ILogger logger)
+    public MountProgram(ExportTable exports, FileHandleCodec codec, ILogger logger) : base(PROGRAM, VERSION, "mount")
     {
         _exports = exports;
         _codec = codec;
         _log = logger;
-        _procs =
-        [
-            new RpcProcedure(0, "NULL", (_, _, _) => ValueTask.FromResult(AcceptStat.SUCCESS)),
+        Serve(
             new RpcProcedure(1, "MNT", Mnt),
             new RpcProcedure(2, "DUMP", Dump),
             new RpcProcedure(3, "UMNT", Umnt),
             new RpcProcedure(4, "UMNTALL", UmntAll),
-            new RpcProcedure(5, "EXPORT", ExportList),
-        ];
+            new RpcProcedure(5, "EXPORT", ExportList));
     }
-
-    public uint Program => PROGRAM;
-    public uint LowVersion => VERSION;
-    public uint HighVersion => VERSION;
-    public string Name => "mount";
-
-    public RpcProcedure? GetProcedure(uint version, uint procedure) =>
-        version == VERSION && procedure < (uint)_procs.Length ? _procs[procedure] : null;
 
     /// <summary>The current mount records (host, path), as DUMP reports them.</summary>
     public IReadOnlyList<(string Host, string Dir)> Mounts

@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using NfsGate.Metadata;
-using NfsGate.Rpc;
 
 namespace NfsGate.Protocol;
 
@@ -50,9 +48,6 @@ namespace NfsGate.Protocol;
 */
 internal static class Nfs3ReadDirPlus
 {
-    /// <summary>post_op_fh3 with our handle: bool 4 + length 4 + 29 bytes + 3 pad.</summary>
-    private const int PostOpFhSize = 4 + 4 + FileHandleCodec.Size + 3;
-
     public static ValueTask Handle(Nfs3Request q, CancellationToken ct)
     {
         ulong cookie, verf;
@@ -64,62 +59,6 @@ internal static class Nfs3ReadDirPlus
             dircount = r.ReadUInt32();
             maxcount = r.ReadUInt32();
         }
-        if (q.Attr.Type != FileType.Directory)
-        {
-            q.Status(NfsStat3.NFS3ERR_NOTDIR);
-            q.PostOp(q.Attr);
-            return ValueTask.CompletedTask;
-        }
-        int budget = (int)Math.Min(maxcount, int.MaxValue);
-        long dirBudget = dircount;
-        // The smallest entryplus3 with attributes and handle: 28 + 88 + 40 = 156 bytes.
-        int want = Math.Clamp((budget - Nfs3ReadDir.FixedReplySize) / 156 + 1, 1, Nfs3ReadDir.MaxEntriesPerCall);
-        var res = q.Vol.ReadDir(q.Cred, q.Ino, cookie, verf, want, withAttrs: true);
-        if (res.Status != FsStatus.Ok)
-        {
-            q.Status(res.Status);
-            q.PostOp(res.Dir ?? q.Attr);
-            return ValueTask.CompletedTask;
-        }
-
-        int used = Nfs3ReadDir.FixedReplySize;
-        long dirUsed = 0;
-        int fit = 0;
-        foreach (var e in res.Entries)
-        {
-            // dircount counts only the directory part (what READDIR would send), maxcount the whole reply.
-            int dirSize = Nfs3ReadDir.EntrySize(e.Name);
-            int size = dirSize + (e.Attr is null ? 8 : Nfs3Xdr.PostOpAttrSize + PostOpFhSize);
-            if (used + size > budget) break;
-            if (fit > 0 && dirUsed + dirSize > dirBudget) break;
-            used += size;
-            dirUsed += dirSize;
-            fit++;
-        }
-        if (fit == 0 && (res.Entries.Count > 0 || Nfs3ReadDir.FixedReplySize > budget))
-        {
-            q.Status(NfsStat3.NFS3ERR_TOOSMALL);
-            q.PostOp(res.Dir ?? q.Attr);
-            return ValueTask.CompletedTask;
-        }
-
-        var w = q.W;
-        q.Status(NfsStat3.NFS3_OK);
-        q.PostOp(res.Dir ?? q.Attr);
-        w.WriteUInt64(res.CookieVerifier);
-        for (int i = 0; i < fit; i++)
-        {
-            var e = res.Entries[i];
-            w.WriteBool(true);
-            w.WriteUInt64(e.Inode);
-            w.WriteString(e.Name);
-            w.WriteUInt64(e.Cookie);
-            q.PostOp(e.Attr);
-            // Without attributes the generation is unknown, so no handle: the client falls back to LOOKUP.
-            q.PostOpFh(e.Attr);
-        }
-        w.WriteBool(false);
-        w.WriteBool(res.Eof && fit == res.Entries.Count);
-        return ValueTask.CompletedTask;
+        return Nfs3DirList.Send(q, cookie, verf, maxcount, dircount, plus: true);
     }
 }

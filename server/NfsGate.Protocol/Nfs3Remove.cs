@@ -28,7 +28,13 @@ namespace NfsGate.Protocol;
 */
 internal static class Nfs3Remove
 {
-    public static ValueTask Handle(Nfs3Request q, CancellationToken ct)
+    public static ValueTask Handle(Nfs3Request q, CancellationToken ct) => RemoveName(q, directory: false);
+
+    /// <summary>
+    /// REMOVE and RMDIR differ only in the namespace call: the same arguments (diropargs3), the same name checks and
+    /// the same reply (the directory's wcc data, on success and failure alike), so both run this.
+    /// </summary>
+    internal static ValueTask RemoveName(Nfs3Request q, bool directory)
     {
         string name;
         NfsStat3 st;
@@ -37,14 +43,9 @@ internal static class Nfs3Remove
             st = Nfs3Xdr.ReadFileName(ref r, out name);
         }
         if (st != NfsStat3.NFS3_OK) return Nfs3Create.NameFailed(q, st);
-        Done(q, q.Vol.Remove(q.Cred, q.Ino, name));
-        return ValueTask.CompletedTask;
-    }
-
-    /// <summary>The reply shared by REMOVE and RMDIR: the directory's wcc data, on success and failure alike.</summary>
-    internal static void Done(Nfs3Request q, OpResult res)
-    {
+        var res = directory ? q.Vol.Rmdir(q.Cred, q.Ino, name) : q.Vol.Remove(q.Cred, q.Ino, name);
         q.Status(res.Status);
         q.Wcc(res.DirBefore, res.Dir ?? (res.Status == FsStatus.Ok ? null : q.Attr));
+        return ValueTask.CompletedTask;
     }
 }

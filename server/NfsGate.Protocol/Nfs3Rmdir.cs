@@ -26,16 +26,5 @@ namespace NfsGate.Protocol;
 */
 internal static class Nfs3Rmdir
 {
-    public static ValueTask Handle(Nfs3Request q, CancellationToken ct)
-    {
-        string name;
-        NfsStat3 st;
-        {
-            var r = q.Args();
-            st = Nfs3Xdr.ReadFileName(ref r, out name);
-        }
-        if (st != NfsStat3.NFS3_OK) return Nfs3Create.NameFailed(q, st);
-        Nfs3Remove.Done(q, q.Vol.Rmdir(q.Cred, q.Ino, name));
-        return ValueTask.CompletedTask;
-    }
+    public static ValueTask Handle(Nfs3Request q, CancellationToken ct) => Nfs3Remove.RemoveName(q, directory: true);
 }

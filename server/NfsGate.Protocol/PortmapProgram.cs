@@ -37,7 +37,7 @@ namespace NfsGate.Protocol;
 /// A fixed port mapper: it answers for the programs this process serves (NFS and MOUNT on one TCP port) and
 /// refuses registrations. CALLIT is not offered (PROC_UNAVAIL): it forwards calls and is a known amplifier.
 /// </summary>
-public sealed class PortmapProgram : IRpcProgram
+public sealed class PortmapProgram : OneVersionProgram
 {
     public const uint PROGRAM = 100000;
     public const uint VERSION = 2;
@@ -45,9 +45,8 @@ public sealed class PortmapProgram : IRpcProgram
     public const uint IPPROTO_UDP = 17;
 
     private readonly (uint Prog, uint Vers, uint Prot, uint Port)[] _map;
-    private readonly RpcProcedure?[] _procs;
 
-    public PortmapProgram(int nfsPort, int portmapPort)
+    public PortmapProgram(int nfsPort, int portmapPort) : base(PROGRAM, VERSION, "portmapper")
     {
         ArgumentOutOfRangeException.ThrowIfNegative(nfsPort);
         ArgumentOutOfRangeException.ThrowIfNegative(portmapPort);
@@ -59,23 +58,12 @@ public sealed class PortmapProgram : IRpcProgram
             (MountProgram.PROGRAM, 2, IPPROTO_TCP, (uint)nfsPort),
             (MountProgram.PROGRAM, 3, IPPROTO_TCP, (uint)nfsPort),
         ];
-        _procs =
-        [
-            new RpcProcedure(0, "NULL", (_, _, _) => ValueTask.FromResult(AcceptStat.SUCCESS)),
+        Serve(
             new RpcProcedure(1, "SET", Refuse),
             new RpcProcedure(2, "UNSET", Refuse),
             new RpcProcedure(3, "GETPORT", GetPort),
-            new RpcProcedure(4, "DUMP", Dump),
-        ];
+            new RpcProcedure(4, "DUMP", Dump));
     }
-
-    public uint Program => PROGRAM;
-    public uint LowVersion => VERSION;
-    public uint HighVersion => VERSION;
-    public string Name => "portmapper";
-
-    public RpcProcedure? GetProcedure(uint version, uint procedure) =>
-        version == VERSION && procedure < (uint)_procs.Length ? _procs[procedure] : null;
 
     /// <summary>The port for (prog, vers, prot), or 0 when not served (RFC 1833: zero means not registered).</summary>
     public uint Lookup(uint prog, uint vers, uint prot)
