@@ -3,7 +3,8 @@
 # on ../shared/tools/s3-ceph) side by side on this machine, the same workloads against each, interleaved so drift
 # hits all of them:
 #   - the kernel client in nfs-vm runs perf/guest-bench.sh (fio sequential/random, small-file metadata, ls -l of a
-#     big directory, 16 readers of one hot file);
+#     big directory (time-boxed by LS_TIMEOUT: a cut-off listing is a bound, marked "<=" in the table and
+#     "timed_out" in the JSON), 16 readers of one hot file);
 #   - perf/NfsGate.LoadGen on the host: GETATTR/LOOKUP ops/s over 64 connections, 1 MiB READs over 16;
 #   - issue 3 (S3 leg only): cold read vs raw S3 GET, warm read vs ganesha, S3 bytes fetched per byte with 16 readers
 #     of a cold file (counted by a relay in front of S3 that only our nfsgate uses).
@@ -21,10 +22,11 @@ TOOLS=$(cd "$ROOT/../shared/tools" && pwd)
 QUICK=${BENCH_QUICK:-0}
 # Sizes. Under TCG emulation the guest moves roughly 20-60 MB/s and runs ~500-2,000 metadata calls/s, so these keep a
 # full run (2 rounds x 3 servers) near 20 min on the 2-core machine; the host-side loads are not limited by the guest.
+# LS_TIMEOUT bounds the ls -l of the big directory (guest-bench.sh): a listing cut off there is reported as a bound.
 if [ "$QUICK" = 1 ]; then
-    SEQ_MB=64 RAND_S=5 META_N=1000 LS_N=10000 HOT_MB=256 HOT_S=5 OPS_S=3 ROUNDS=${BENCH_ROUNDS:-1}
+    SEQ_MB=64 RAND_S=5 META_N=1000 LS_N=10000 LS_TIMEOUT=120 HOT_MB=256 HOT_S=5 OPS_S=3 ROUNDS=${BENCH_ROUNDS:-1}
 else
-    SEQ_MB=256 RAND_S=10 META_N=10000 LS_N=100000 HOT_MB=1024 HOT_S=10 OPS_S=8 ROUNDS=${BENCH_ROUNDS:-2}
+    SEQ_MB=256 RAND_S=10 META_N=10000 LS_N=100000 LS_TIMEOUT=300 HOT_MB=1024 HOT_S=10 OPS_S=8 ROUNDS=${BENCH_ROUNDS:-2}
 fi
 WITH_S3=${BENCH_S3:-1} WITH_VM=${BENCH_VM:-1} ONLY=${BENCH_ONLY:-} BIN=${BENCH_BIN:-$ROOT/out}
 [ "$ONLY" = issue3 ] && WITH_VM=0
@@ -41,25 +43,18 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 [ -x "$BIN/nfsgate" ] || { echo "bench: $BIN/nfsgate missing: run make build"; exit 1; }
 
+. "$HERE/lib.sh"   # stop, stop_all, free_port, wait_port, build_loadgen, LG, start_ganesha
 W=$(mktemp -d /tmp/nfsgate-bench.XXXXXX)
 # Private copies: other engineers may rebuild out/ while the benchmark runs.
 cp -r "$BIN" "$W/bin"
 echo "bench: building perf/NfsGate.LoadGen"
-dotnet build "$HERE/NfsGate.LoadGen/NfsGate.LoadGen.csproj" -c Release --nologo -v q >"$W/loadgen-build.log" 2>&1 ||
-    { tail -n 20 "$W/loadgen-build.log"; exit 1; }
-cp -r "$HERE/NfsGate.LoadGen/bin/Release/net10.0" "$W/loadgen"
-LG() { dotnet "$W/loadgen/nfsgate-loadgen.dll" "$@"; }
+build_loadgen || exit 1
 RES=$W/results.jsonl
 : >"$RES"
 
 PIDS=()
-stop() {    # by PID: TERM, then KILL after 20 s
-    kill -TERM "$1" 2>/dev/null || return 0
-    for _ in $(seq 200); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null
-}
 cleanup() {
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop "${PIDS[$i]}"; done
+    stop_all
     # Our bucket on the shared Ceph: remove it, its OSD is a 16 GiB file everyone shares.
     [ -n "${BUCKET:-}" ] && [ -n "${S3_ENDPOINT:-}" ] &&
         LG s3clean --endpoint "$S3_ENDPOINT" --bucket "$BUCKET" --access-key "$S3_ACCESS_KEY" --secret-key "$S3_SECRET_KEY" >/dev/null
@@ -67,29 +62,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    local p
-    while :; do
-        p=$((30000 + RANDOM % 25000))
-        ss -ltn | awk '{print $4}' | grep -q ":$p\$" || { echo $p; return; }
-    done
-}
-wait_port() { for _ in $(seq 150); do ss -ltn | awk '{print $4}' | grep -q ":$1\$" && return 0; sleep 0.2; done; return 1; }
-
 # ---- servers ----
-GN=$(free_port) GM=$(free_port)
-mkdir -p "$W/ganesha/export"
-cat >"$W/ganesha.conf" <<EOF
-NFS_CORE_PARAM { Protocols = 3; Enable_UDP = false; Enable_NLM = false; Enable_RQUOTA = false; Bind_Addr = 127.0.0.1; NFS_Port = $GN; MNT_Port = $GM; }
-EXPORT { Export_Id = 1; Path = $W/ganesha/export; Pseudo = /export; Protocols = 3; Transports = TCP; Access_Type = RW; Squash = No_Root_Squash; SecType = sys; FSAL { Name = VFS; } }
-LOG { Default_Log_Level = WARN; }
-EOF
-# ganesha refuses to start unless it can register with rpcbind
-if ! rpcinfo -p 127.0.0.1 >/dev/null 2>&1; then
-    rpcbind -f -w </dev/null >/dev/null 2>&1 & PIDS+=($!)
-    for _ in $(seq 50); do rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.1; done
-fi
-ganesha.nfsd -F -f "$W/ganesha.conf" -L "$W/ganesha.log" -p "$W/ganesha.pid" </dev/null >/dev/null 2>&1 & GPID=$!; PIDS+=($GPID)
+start_ganesha   # lib.sh: GN, GM, GPID (ganesha with its default cache settings: see there why)
 
 N1=$(free_port) H1=$(free_port)
 NFSGATE_PORTMAPPER=off NFSGATE_HTTP=127.0.0.1:$H1 "$W/bin/nfsgate" serve --listen 127.0.0.1:$N1 --data-dir "$W/ng-local" \
@@ -164,7 +138,7 @@ vm_round() {   # server round
     # nfs-vm exits 121 before anything ran, so one more boot is safe.
     for try in 1 2; do
         out=$("$TOOLS/nfs-vm/nfs-vm" $(vmargs $1) --mem 1G --timeout 1500 \
-            -e SEQ_MB=$SEQ_MB -e RAND_S=$RAND_S -e META_N=$META_N -e HOT_S=$HOT_S -e LS_DIR=big -e LS_N=$LS_N \
+            -e SEQ_MB=$SEQ_MB -e RAND_S=$RAND_S -e META_N=$META_N -e HOT_S=$HOT_S -e LS_DIR=big -e LS_N=$LS_N -e LS_TIMEOUT=$LS_TIMEOUT \
             -- bash "$HERE/guest-bench.sh" 2>"$W/vm-$1-$2.err"); rc=$?
         [ $rc = 121 ] || break
         echo "  nfs-vm: the guest did not boot (121), retrying"
@@ -224,5 +198,5 @@ echo "{\"metric\":\"peak-rss\",\"value\":$(hwm $NPID1),\"unit\":\"MiB\"}" | reco
 
 mkdir -p "$HERE/results"
 OUT=$HERE/results/bench-$(date -u +%Y%m%dT%H%M%SZ)$([ "$QUICK" = 1 ] && echo -quick).json
-SIZES="{\"quick\":$QUICK,\"vm\":$WITH_VM,\"only\":\"$ONLY\",\"rounds\":$ROUNDS,\"seq_mb\":$SEQ_MB,\"rand_s\":$RAND_S,\"meta_n\":$META_N,\"ls_n\":$LS_N,\"hot_mb\":$HOT_MB,\"hot_s\":$HOT_S,\"ops_s\":$OPS_S,\"seconds\":$(( $(date +%s) - START )),\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"ganesha\":\"$(dpkg-query -W -f='${Version}' nfs-ganesha)\",\"nfsgate\":\"$("$W/bin/nfsgate" version 2>/dev/null | head -n 1)\"}"
+SIZES="{\"quick\":$QUICK,\"vm\":$WITH_VM,\"only\":\"$ONLY\",\"rounds\":$ROUNDS,\"seq_mb\":$SEQ_MB,\"rand_s\":$RAND_S,\"meta_n\":$META_N,\"ls_n\":$LS_N,\"ls_timeout\":$LS_TIMEOUT,\"hot_mb\":$HOT_MB,\"hot_s\":$HOT_S,\"ops_s\":$OPS_S,\"seconds\":$(( $(date +%s) - START )),\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"ganesha\":\"$(dpkg-query -W -f='${Version}' nfs-ganesha)\",\"nfsgate\":\"$("$W/bin/nfsgate" version 2>/dev/null | head -n 1)\"}"
 python3 "$HERE/report.py" "$RES" "$SIZES" "$OUT"

@@ -3,6 +3,10 @@
 
 Each workload row shows every server's values over the rounds (min-max) and nfsgate / ganesha as the range of the
 per-round ratios: both servers ran in the same round, so a ratio cancels most of the machine's drift.
+
+A measurement cut off by its time box (guest-bench.sh's ls -l: "timed_out": true) is a bound, not a value: its rate is
+printed as "<=N" (the run would have taken longer), and a ratio with it as "<=" or ">=" (see bounded_ratios); the
+JSON summary lists such rounds under "timed_out" and says which way each ratio is bounded.
 """
 import json
 import sys
@@ -25,6 +29,7 @@ def main():
     sizes = json.loads(sys.argv[2])
     out = sys.argv[3]
     by = {}  # (metric, server) -> {round: value}
+    cut = {}  # (metric, server) -> rounds whose value is an upper bound (the step hit its time box)
     units, order = {}, []
     for r in rows:
         m = r["metric"]
@@ -32,6 +37,8 @@ def main():
             order.append(m)
         units[m] = r["unit"]
         by.setdefault((m, r["server"]), {})[r["round"]] = r["value"]
+        if r.get("timed_out"):
+            cut.setdefault((m, r["server"]), set()).add(r["round"])
 
     def vals(m, s, rounds_only=True):
         d = by.get((m, s), {})
@@ -40,6 +47,30 @@ def main():
     def ratios(m, a, b):
         da, db = by.get((m, a), {}), by.get((m, b), {})
         return [da[k] / db[k] for k in sorted(da) if k >= 1 and k in db and db[k] > 0]
+
+    def bounded_ratios(m, a, b):
+        """a / b per round, and which way the whole range is bounded: "" exact, ">=" when only b's rate was cut off
+        (its true rate is lower, so the ratio is higher), "<=" when only a's was; rounds where both were cut off say
+        nothing and are left out."""
+        da, db = by.get((m, a), {}), by.get((m, b), {})
+        ca, cb = cut.get((m, a), set()), cut.get((m, b), set())
+        out, kinds = [], set()
+        for k in sorted(da):
+            if k >= 1 and k in db and db[k] > 0 and not (k in ca and k in cb):
+                out.append(da[k] / db[k])
+                kinds.add(">=" if k in cb else "<=" if k in ca else "")
+        kind = "" if kinds <= {""} else ">=" if kinds <= {"", ">="} else "<=" if kinds <= {"", "<="} else "~"
+        return out, kind
+
+    def shown(m, s):
+        return ("<=" if cut.get((m, s)) else "") + rng(vals(m, s))
+
+    def shown_ratio(r, kind):
+        return (kind if kind != "~" else "") + rng(r, "{:.2f}") + "x" if r else "-"
+
+    def met(r, kind):
+        # A ">=" bound at or above the goal proves it; an "<=" bound can only prove a miss, so it never counts as met.
+        return bool(r) and kind in ("", ">=") and min(r) >= GOAL_VS_GANESHA
 
     summary = []
     head = f"{'workload':<24} {'unit':<10} {'ganesha':>15} {'nfsgate':>15} {'÷ ganesha':>11} {'nfsgate-s3':>15} {'÷ ganesha':>11}"
@@ -50,13 +81,19 @@ def main():
     for m in order:
         if not vals(m, "ganesha"):
             continue
-        r1, r2 = ratios(m, "nfsgate", "ganesha"), ratios(m, "nfsgate-s3", "ganesha")
-        print(f"{m:<24} {units[m]:<10} {rng(vals(m, 'ganesha')):>15} {rng(vals(m, 'nfsgate')):>15} "
-              f"{rng(r1, '{:.2f}') + 'x' if r1 else '-':>11} {rng(vals(m, 'nfsgate-s3')):>15} {rng(r2, '{:.2f}') + 'x' if r2 else '-':>11}")
-        summary.append({"workload": m, "unit": units[m], "ganesha": vals(m, "ganesha"), "nfsgate": vals(m, "nfsgate"),
-                        "nfsgate_s3": vals(m, "nfsgate-s3"), "ratio_nfsgate": r1, "ratio_nfsgate_s3": r2,
-                        "goal": GOAL_VS_GANESHA,
-                        "met": bool(r1) and min(r1) >= GOAL_VS_GANESHA and (not r2 or min(r2) >= GOAL_VS_GANESHA)})
+        (r1, k1), (r2, k2) = bounded_ratios(m, "nfsgate", "ganesha"), bounded_ratios(m, "nfsgate-s3", "ganesha")
+        print(f"{m:<24} {units[m]:<10} {shown(m, 'ganesha'):>15} {shown(m, 'nfsgate'):>15} "
+              f"{shown_ratio(r1, k1):>11} {shown(m, 'nfsgate-s3'):>15} {shown_ratio(r2, k2):>11}")
+        row = {"workload": m, "unit": units[m], "ganesha": vals(m, "ganesha"), "nfsgate": vals(m, "nfsgate"),
+               "nfsgate_s3": vals(m, "nfsgate-s3"), "ratio_nfsgate": r1, "ratio_nfsgate_s3": r2,
+               "goal": GOAL_VS_GANESHA, "met": met(r1, k1) and (not r2 or met(r2, k2))}
+        timed_out = {s: sorted(cut[(m, s)]) for s in ("ganesha", "nfsgate", "nfsgate-s3") if cut.get((m, s))}
+        if timed_out:
+            row["timed_out"] = timed_out  # rounds whose value is an upper bound on the rate
+            row["ratio_bound_nfsgate"], row["ratio_bound_nfsgate_s3"] = k1 or "exact", k2 or "exact"
+        summary.append(row)
+    if cut:
+        print("<=: cut off by its time box, the rate is at most this; >=/<= on a ratio: a bound, not a value")
 
     checks = []
     cold = by.get(("cold-read-1c", "nfsgate-s3"), {})

@@ -50,3 +50,60 @@ start_nfsgate() {
     else echo "nfsgate exited during start-up:"; tail -n 30 "$log" | sed 's/^/    /'; fi
     STARTED_PID=; return 1
 }
+
+# --- shared by the scripts that run one nfsgate on S3 with the kernel client (s3-kernel.sh, writeback-kernel.sh)
+# and, in part, by run.sh and scaleout.sh. They expect ROOT, NFSVM, PORT/HTTP_PORT and SERVER_PID/S3_BUCKET as
+# those scripts set them.
+
+# The run's bucket with its objects, so runs do not pile up on the shared S3 server (Ceph's own admin tool: nfsgate
+# deletes only blocks no file references, and a bucket is not its to remove). Nothing when S3_BUCKET is empty.
+remove_bucket() {
+    [ -n "${S3_BUCKET:-}" ] || return 0
+    radosgw-admin -c "${S3_CEPH_DIR:-/tmp/s3-ceph}/ceph.conf" bucket rm --bucket="$S3_BUCKET" --purge-objects >/dev/null 2>&1 || true
+}
+
+# Keep the work dir after a failure for inspection, except on CI where disk is scarce.
+remove_workdir() {
+    if [ "$fail" -eq 0 ] || [ "${CI:-}" = true ]; then rm -rf "$W"; else echo "kept $W"; fi
+}
+
+# The EXIT trap of a one-server script: kill -9 the server, remove the bucket, show the server log after a failure.
+cleanup_server() {
+    if [ -n "${SERVER_PID:-}" ]; then kill -KILL "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
+    remove_bucket
+    if [ "$fail" -ne 0 ] && [ -f "$W/server.log" ]; then
+        echo "--- last lines of the server log ($W/server.log) ---"
+        tail -n 40 "$W/server.log"
+    fi
+    remove_workdir
+}
+
+start_server() {   # $W/nfsgate.json → SERVER_PID, once both ports listen
+    start_nfsgate "$W/nfsgate.json" "$W/server.log" "$PORT" "$HTTP_PORT"; local rc=$?
+    SERVER_PID=$STARTED_PID; return $rc
+}
+
+# One nfs-vm boot running a guest script of tests/e2e; VM_PORT (default PORT) is the server's NFS+MOUNT port,
+# VM_TIMEOUT (default 1500 s) the guest's time limit.
+vm() {   # label, guest script, mode, extra nfs-vm args... → output in $W/label.out, nfs-vm's exit status
+    local label=$1 script=$2 mode=$3; shift 3
+    "$NFSVM" --port "${VM_PORT:-$PORT}" --mountport "${VM_PORT:-$PORT}" --export / --mem 2G --timeout "${VM_TIMEOUT:-1500}" "$@" \
+        -- bash "/host$ROOT/tests/e2e/$script" "$mode" >"$W/$label.out" 2>"$W/$label.err"
+}
+
+vm_result() {   # label, nfs-vm exit status
+    if [ "$2" -eq 0 ]; then ok "$1: nfs-vm mount, run, clean unmount"
+    else bad "$1: nfs-vm exited $2"; grep '^nfs-vm:' "$W/$1.err" | tail -n 20 | sed 's/^/    /'; fi
+}
+
+# The write storm's source (guest-s3-storm.sh): 80 chunks of 768 KiB of random data made on the host (the emulated
+# guest's /dev/urandom is slow) in $W/storm-src.bin, and their sums in $W/storm-sums.
+storm_source() {
+    local s
+    head -c $((80 * 768 << 10)) /dev/urandom >"$W/storm-src.bin"
+    for ((s = 0; s < 80; s++)); do
+        dd if="$W/storm-src.bin" bs=64k skip=$((s * 12)) count=12 status=none | sha256sum | cut -d' ' -f1
+    done >"$W/storm-sums"
+}
+
+fsynced() { local n; n=$(grep -c '^FSYNCED ' "$W/storm.out" 2>/dev/null); echo "${n:-0}"; }   # storm chunks so far

@@ -66,11 +66,7 @@ stop_server() {
 cleanup() {
     stop_server >/dev/null 2>&1
     if [ -n "$EXTRA_PID" ]; then crash_pid "$EXTRA_PID"; fi
-    # The S3 leg's bucket: removed with its objects so runs do not pile up on the shared test server (Ceph's own
-    # admin tool: nfsgate deletes only blocks no file references, and a bucket is not its to remove).
-    if [ -n "$S3_BUCKET" ]; then
-        radosgw-admin -c "${S3_CEPH_DIR:-/tmp/s3-ceph}/ceph.conf" bucket rm --bucket="$S3_BUCKET" --purge-objects >/dev/null 2>&1 || true
-    fi
+    remove_bucket   # the S3 leg's bucket (lib.sh)
     if [ "$fail" -ne 0 ] && [ -f "$W/server.log" ]; then
         echo "--- last lines of the server log ($W/server.log) ---"
         tail -n 40 "$W/server.log"

@@ -39,28 +39,9 @@ W=$(mktemp -d /tmp/nfsgate-s3k.XXXXXX)
 SERVER_PID=
 S3_BUCKET=
 
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill -KILL "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
-    # The run's bucket, with its objects, so runs do not pile up on the shared S3 server (Ceph's own admin tool:
-    # a bucket is not nfsgate's to remove).
-    if [ -n "$S3_BUCKET" ]; then
-        radosgw-admin -c "${S3_CEPH_DIR:-/tmp/s3-ceph}/ceph.conf" bucket rm --bucket="$S3_BUCKET" --purge-objects >/dev/null 2>&1 || true
-    fi
-    if [ "$fail" -ne 0 ] && [ -f "$W/server.log" ]; then
-        echo "--- last lines of the server log ($W/server.log) ---"
-        tail -n 40 "$W/server.log"
-    fi
-    # Keep the work dir after a failure for inspection, except on CI where disk is scarce.
-    if [ "$fail" -eq 0 ] || [ "${CI:-}" = true ]; then rm -rf "$W"; else echo "kept $W"; fi
-}
-trap cleanup EXIT
+trap cleanup_server EXIT   # lib.sh
 trap 'exit 130' INT TERM
 
-
-start_server() {   # → SERVER_PID, once both ports listen
-    start_nfsgate "$W/nfsgate.json" "$W/server.log" "$PORT" "$HTTP_PORT"; local rc=$?
-    SERVER_PID=$STARTED_PID; return $rc
-}
 
 # kill -9 (no flush, no clean close: a crash), the block cache deleted, and a restart on the same metadata: what
 # the next boot reads can only come from S3.
@@ -76,17 +57,6 @@ crash_and_restart() {   # label
 }
 
 peak_rss_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null; }
-
-vm() {   # label, guest script, mode, extra nfs-vm args... → output in $W/label.out, nfs-vm's exit status
-    local label=$1 script=$2 mode=$3; shift 3
-    "$NFSVM" --port "$PORT" --mountport "$PORT" --export / --mem 2G --timeout 1500 "$@" \
-        -- bash "/host$ROOT/tests/e2e/$script" "$mode" >"$W/$label.out" 2>"$W/$label.err"
-}
-
-vm_result() {   # label, nfs-vm exit status
-    if [ "$2" -eq 0 ]; then ok "$1: nfs-vm mount, run, clean unmount"
-    else bad "$1: nfs-vm exited $2"; grep '^nfs-vm:' "$W/$1.err" | tail -n 20 | sed 's/^/    /'; fi
-}
 
 # --- setup: S3, a bucket of our own, a server with a 256 MiB cache ----------------------------------------
 if ! env=$(bash "$S3CEPH" start 2>"$W/s3-ceph.err"); then
@@ -155,13 +125,8 @@ if crash_and_restart "fio"; then
 fi
 
 # --- (2) write storm with kill -9 in the middle -------------------------------------------------------------
-# 80 chunks of 768 KiB of random data made on the host (the emulated guest's /dev/urandom is slow), and their sums.
-head -c $((80 * 768 << 10)) /dev/urandom >"$W/storm-src.bin"
-for ((s = 0; s < 80; s++)); do
-    dd if="$W/storm-src.bin" bs=64k skip=$((s * 12)) count=12 status=none | sha256sum | cut -d' ' -f1
-done >"$W/storm-sums"
+storm_source   # lib.sh
 total=$((STORM_WRITERS * STORM_CHUNKS))
-fsynced() { local n; n=$(grep -c '^FSYNCED ' "$W/storm.out" 2>/dev/null); echo "${n:-0}"; }
 
 storm() {
     local vm_pid rc kill_at n

@@ -46,17 +46,14 @@ cleanup() {
     for n in "${!GW_PID[@]}"; do kill -TERM "${GW_PID[$n]}" 2>/dev/null; done
     for n in "${!GW_PID[@]}"; do wait "${GW_PID[$n]}" 2>/dev/null; done
     as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null 2>&1
-    # The run's bucket, with its objects (Ceph's own admin tool: a bucket is not nfsgate's to remove).
-    if [ -n "$S3_BUCKET" ]; then
-        radosgw-admin -c "${S3_CEPH_DIR:-/tmp/s3-ceph}/ceph.conf" bucket rm --bucket="$S3_BUCKET" --purge-objects >/dev/null 2>&1 || true
-    fi
+    remove_bucket   # lib.sh
     if [ "$fail" -ne 0 ]; then
         for n in 1 2 3; do
             [ -f "$W/gw$n.log" ] && { echo "--- last lines of gw$n's log ---"; tail -n 15 "$W/gw$n.log"; }
         done
     fi
     rm -rf "$PGDIR"
-    if [ "$fail" -eq 0 ] || [ "${CI:-}" = true ]; then rm -rf "$W"; else echo "kept $W"; fi
+    remove_workdir
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -173,19 +170,9 @@ if [ ! -x "$NFSVM" ]; then bad "nfs-vm found at $NFSVM"; finish; fi
 # On a heavily loaded machine the emulated guest kernel can fail its IO-APIC timer check at boot and panic
 # ("IO-APIC + timer doesn't work"; seen here twice at load ~50): skip that check, as VM images commonly do.
 export NFS_VM_APPEND="${NFS_VM_APPEND:-no_timer_check}"
-vm() {   # label, mode, extra nfs-vm args... → $W/label.out; nfs-vm's exit status
-    local label=$1 mode=$2; shift 2
-    "$NFSVM" --port "$LB_PORT" --mountport "$LB_PORT" --export / --mem 2G --timeout 1500 "$@" \
-        -- bash "/host$ROOT/tests/e2e/guest-s3-storm.sh" "$mode" >"$W/$label.out" 2>"$W/$label.err"
-}
-vm_result() { if [ "$2" -eq 0 ]; then ok "$1: nfs-vm mount, run, clean unmount"; else bad "$1: nfs-vm exited $2"; grep '^nfs-vm:' "$W/$1.err" | tail -n 10 | sed 's/^/    /'; fi; }
-
-head -c $((80 * 768 << 10)) /dev/urandom >"$W/storm-src.bin"
-for ((s = 0; s < 80; s++)); do
-    dd if="$W/storm-src.bin" bs=64k skip=$((s * 12)) count=12 status=none | sha256sum | cut -d' ' -f1
-done >"$W/storm-sums"
+VM_PORT=$LB_PORT   # lib.sh's vm: the client mounts through HAProxy
+storm_source
 total=$((STORM_WRITERS * STORM_CHUNKS))
-fsynced() { local n; n=$(grep -c '^FSYNCED ' "$W/storm.out" 2>/dev/null); echo "${n:-0}"; }
 
 # The gateway that HAProxy connected the client to: the local address of the established connection on $PORT.
 serving_gateway() {
@@ -196,7 +183,7 @@ serving_gateway() {
 }
 
 start=$SECONDS
-vm storm write -e "E2E_STORM_SRC=/host$W/storm-src.bin" -e "E2E_STORM_SUMS=/host$W/storm-sums" \
+vm storm guest-s3-storm.sh write -e "E2E_STORM_SRC=/host$W/storm-src.bin" -e "E2E_STORM_SUMS=/host$W/storm-sums" \
     -e "E2E_STORM_WRITERS=$STORM_WRITERS" -e "E2E_STORM_CHUNKS=$STORM_CHUNKS" &
 vm_pid=$!
 KILLED=
@@ -225,7 +212,7 @@ else bad "$n of $total chunks fsync'ed"; fi
 
 if [ "$n" -gt 0 ]; then
     grep '^FSYNCED ' "$W/storm.out" >"$W/storm.log"
-    vm "storm check" check -e "E2E_STORM_LOG=/host$W/storm.log"
+    vm "storm check" guest-s3-storm.sh check -e "E2E_STORM_LOG=/host$W/storm.log"
     rc=$?
     cat "$W/storm check.out"
     count_guest "$W/storm check.out"

@@ -20,6 +20,7 @@ S3CEPH=${S3CEPH:-$ROOT/../shared/tools/s3-ceph/s3-ceph}
 FIO_SIZE=${WB_FIO_SIZE:-64m}
 FIO_OVERWRITES=${WB_FIO_OVERWRITES:-300}
 STORM_CHUNKS=8
+VM_TIMEOUT=1200   # lib.sh's vm
 pass=0
 fail=0
 E2E_TAG=writeback
@@ -37,37 +38,10 @@ W=$(mktemp -d /tmp/nfsgate-wbk.XXXXXX)
 SERVER_PID=
 S3_BUCKET=
 
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill -KILL "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
-    if [ -n "$S3_BUCKET" ]; then
-        radosgw-admin -c "${S3_CEPH_DIR:-/tmp/s3-ceph}/ceph.conf" bucket rm --bucket="$S3_BUCKET" --purge-objects >/dev/null 2>&1 || true
-    fi
-    if [ "$fail" -ne 0 ] && [ -f "$W/server.log" ]; then
-        echo "--- last lines of the server log ($W/server.log) ---"
-        tail -n 40 "$W/server.log"
-    fi
-    if [ "$fail" -eq 0 ] || [ "${CI:-}" = true ]; then rm -rf "$W"; else echo "kept $W"; fi
-}
-trap cleanup EXIT
+trap cleanup_server EXIT   # lib.sh
 trap 'exit 130' INT TERM
 
-start_server() {
-    start_nfsgate "$W/nfsgate.json" "$W/server.log" "$PORT" "$HTTP_PORT"; local rc=$?
-    SERVER_PID=$STARTED_PID; return $rc
-}
-
 staged() { find "$W/staging" -name '*.stg' 2>/dev/null | wc -l; }
-
-vm() {   # label, guest script, mode, extra nfs-vm args... → output in $W/label.out, nfs-vm's exit status
-    local label=$1 script=$2 mode=$3; shift 3
-    "$NFSVM" --port "$PORT" --mountport "$PORT" --export / --mem 2G --timeout 1200 "$@" \
-        -- bash "/host$ROOT/tests/e2e/$script" "$mode" >"$W/$label.out" 2>"$W/$label.err"
-}
-
-vm_result() {   # label, nfs-vm exit status
-    if [ "$2" -eq 0 ]; then ok "$1: nfs-vm mount, run, clean unmount"
-    else bad "$1: nfs-vm exited $2"; grep '^nfs-vm:' "$W/$1.err" | tail -n 20 | sed 's/^/    /'; fi
-}
 
 # --- setup ---------------------------------------------------------------------------------------------------
 if ! env=$(bash "$S3CEPH" start 2>"$W/s3-ceph.err"); then
@@ -139,10 +113,7 @@ if [ "$(staged)" -eq 0 ]; then ok "the replayed records are all uploaded (stagin
 else bad "$(staged) records still staged 60 s after the verify"; fi
 
 # --- (3) fsync'ed writes, SIGTERM at once: the graceful stop drains ---------------------------------------------
-head -c $((80 * 768 << 10)) /dev/urandom >"$W/storm-src.bin"
-for ((s = 0; s < 80; s++)); do
-    dd if="$W/storm-src.bin" bs=64k skip=$((s * 12)) count=12 status=none | sha256sum | cut -d' ' -f1
-done >"$W/storm-sums"
+storm_source   # lib.sh
 vm storm guest-s3-storm.sh write -e "E2E_STORM_SRC=/host$W/storm-src.bin" -e "E2E_STORM_SUMS=/host$W/storm-sums" \
     -e "E2E_STORM_WRITERS=2" -e "E2E_STORM_CHUNKS=$STORM_CHUNKS"
 rc=$?

@@ -35,7 +35,7 @@ public static class ConfigPrinter
         }
         var exports = new JsonArray();
         foreach (var e in c.Exports)
-            exports.Add(new JsonObject { ["name"] = e.Name, ["path"] = e.Path, ["readOnly"] = e.ReadOnly });
+            exports.Add(Export(e));
         var root = new JsonObject
         {
             ["listen"] = Endpoint.Format(c.Listen),
@@ -62,8 +62,51 @@ public static class ConfigPrinter
                 ["level"] = c.Log.Level.ToString().ToLowerInvariant(),
                 ["format"] = c.Log.Format == LogFormat.Json ? "json" : "text",
                 ["file"] = c.Log.File,
+                ["slowOperation"] = c.Log.SlowOperation is { } slow ? Duration.Format(slow) : "off",
+            },
+            ["writes"] = new JsonObject
+            {
+                ["commitMode"] = c.Writes.CommitMode == NfsGate.FileSystem.CommitMode.Writeback ? "writeback" : "strict",
+                ["stagingPath"] = c.Writes.StagingPath,
+                ["stagingSize"] = ByteSize.Format(c.Writes.StagingSize),
+                ["stagingDrainTimeout"] = Duration.Format(c.Writes.StagingDrainTimeout),
+                ["compactUploadConcurrency"] = c.Writes.CompactUploadConcurrency,
+            },
+            ["proxyProtocol"] = new JsonObject
+            {
+                ["trustedSources"] = new JsonArray([.. c.ProxyProtocol.TrustedSources.Select(n => (JsonNode)JsonValue.Create(n.ToString()))]),
             },
         };
         return root.ToJsonString(Indented);
+    }
+
+    /// <summary>An export with its isolation keys and qos; keys whose value is the default are left out, as in a hand-written file.</summary>
+    static JsonObject Export(ExportConfig e)
+    {
+        var o = new JsonObject { ["name"] = e.Name, ["path"] = e.Path, ["readOnly"] = e.ReadOnly };
+        if (e.Clients is { } rules)
+            o["clients"] = new JsonArray([.. rules.Select(r => (JsonNode)new JsonObject
+            {
+                ["match"] = r.Match,
+                ["access"] = r.Access switch { NfsGate.Protocol.ExportAccess.ReadOnly => "ro", NfsGate.Protocol.ExportAccess.None => "none", _ => "rw" },
+                ["squash"] = r.Squash switch { NfsGate.Protocol.SquashMode.All => "all", NfsGate.Protocol.SquashMode.None => "none", _ => "root" },
+                ["anonUid"] = r.AnonUid,
+                ["anonGid"] = r.AnonGid,
+                ["requirePrivilegedPort"] = r.RequirePrivilegedPort,
+            })]);
+        if (e.Quota.Bytes != 0 || e.Quota.Inodes != 0)
+        {
+            var quota = new JsonObject();
+            if (e.Quota.Bytes != 0) quota["bytes"] = ByteSize.Format((long)e.Quota.Bytes);
+            if (e.Quota.Inodes != 0) quota["inodes"] = e.Quota.Inodes;
+            o["quota"] = quota;
+        }
+        if (e.TrashRetention != TimeSpan.Zero)
+            o["trash"] = new JsonObject { ["retention"] = ConfigWalker.FormatRetention(e.TrashRetention) };
+        if (e.StorageClass is not null)
+            o["storageClass"] = e.StorageClass;
+        if (e.Qos is { } qos)
+            o["qos"] = QosConfigReader.ToJson(qos);
+        return o;
     }
 }

@@ -23,7 +23,7 @@ internal sealed partial class ConfigWalker(IReadOnlyDictionary<JsonNode, string>
     static readonly string[] CacheKeys = ["path", "size", "minFreeRatio", "enabled"];
     static readonly string[] ExportKeys = ["name", "path", "readOnly", .. ExportIsolationKeys, "qos"];
     static readonly string[] LogKeys = ["level", "format", "file", "slowOperation"];
-    static readonly string[] WritesKeys = ["commitMode", "stagingPath", "stagingSize"];
+    static readonly string[] WritesKeys = ["commitMode", "stagingPath", "stagingSize", "stagingDrainTimeout", "compactUploadConcurrency"];
 
     public static readonly IReadOnlyList<string> AllKeyNames =
         TopKeys.Concat(MetadataKeys).Concat(ObjectStoreKeys).Concat(CacheKeys).Concat(ExportKeys).Concat(ExportNestedKeys).Concat(LogKeys).Concat(WritesKeys).Concat(ProxyProtocolKeys).Concat(QosConfigReader.KeyNames).Distinct().ToArray();
@@ -107,7 +107,12 @@ internal sealed partial class ConfigWalker(IReadOnlyDictionary<JsonNode, string>
         // Below one full block (4 MiB) every large COMMIT would be refused.
         if (size < 4L << 20)
             throw Error(node["stagingSize"], "writes.stagingSize", "must be at least 4MiB");
-        return new WritesConfig(mode, FullPath(OptionalString(node, "stagingPath", "writes")) ?? writes.StagingPath, size);
+        return new WritesConfig(mode, FullPath(OptionalString(node, "stagingPath", "writes")) ?? writes.StagingPath, size)
+        {
+            StagingDrainTimeout = OptionalDuration(node, "stagingDrainTimeout", "writes") ?? writes.StagingDrainTimeout,
+            // 64: far above the client lanes' 8; compaction is background upkeep and must not crowd out client uploads.
+            CompactUploadConcurrency = OptionalInt(node, "compactUploadConcurrency", "writes", 1, 64) ?? writes.CompactUploadConcurrency,
+        };
     }
 
     ObjectStoreConfig ObjectStore(JsonObject node, string defaultPath)

@@ -27,6 +27,10 @@ public sealed record GatewayConfig
 public sealed record WritesConfig(NfsGate.FileSystem.CommitMode CommitMode, string StagingPath, long StagingSize)
 {
     public const long DefaultStagingSize = 4L << 30;
+    /// <summary>writes.stagingDrainTimeout / writes.compactUploadConcurrency: defaults from FileSystemOptions (one place).</summary>
+    static readonly NfsGate.FileSystem.FileSystemOptions FsDefaults = new();
+    public TimeSpan StagingDrainTimeout { get; init; } = FsDefaults.StagingDrainTimeout;
+    public int CompactUploadConcurrency { get; init; } = FsDefaults.CompactUploadConcurrency;
 }
 
 public enum MetadataEngine { RocksDb, Memory, Postgres }

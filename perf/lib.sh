@@ -1,0 +1,54 @@
+# Helpers shared by perf/bench.sh and perf/NfsGate.Benchmarks/ab-ops.sh (sourced, not run). Before use, the script
+# sets W (its work directory) and PIDS=() (every process it starts, stopped in reverse order by stop_all).
+
+stop() {    # pid: TERM, then KILL after 20 s (a loaded machine can take seconds to shut a server down)
+    kill -TERM "$1" 2>/dev/null || return 0
+    for _ in $(seq 200); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null
+}
+stop_all() { local i; for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop "${PIDS[$i]}"; done; }
+
+free_port() {
+    local p
+    while :; do
+        p=$((30000 + RANDOM % 25000))
+        ss -ltn | awk '{print $4}' | grep -q ":$p\$" || { echo $p; return; }
+    done
+}
+wait_port() { for _ in $(seq 300); do ss -ltn | awk '{print $4}' | grep -q ":$1\$" && return 0; sleep 0.2; done; return 1; }
+
+# perf/NfsGate.LoadGen, built and copied to $W/loadgen (others may rebuild the tree while a run lasts); LG runs it.
+build_loadgen() {
+    local here; here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    dotnet build "$here/NfsGate.LoadGen/NfsGate.LoadGen.csproj" -c Release --nologo -v q >"$W/loadgen-build.log" 2>&1 ||
+        { tail -n 20 "$W/loadgen-build.log"; return 1; }
+    cp -r "$here/NfsGate.LoadGen/bin/Release/net10.0" "$W/loadgen"
+}
+LG() { dotnet "$W/loadgen/nfsgate-loadgen.dll" "$@"; }
+
+# The reference server: nfs-ganesha 4.3, VFS FSAL, exporting $W/ganesha/export on 127.0.0.1:GN (MOUNT on GM);
+# GPID is its pid. rpcbind is started only if none runs (ganesha refuses to start unless it can register).
+#
+# Its cache (MDCACHE) keeps ganesha 4.3's defaults, as a user would run it: Entries_HWMark and Chunks_HWMark 100000,
+# Dir_Chunk 128. Raising the marks to 500,000 did not speed up the kernel client's `ls -l` of 40,000 or 100,000
+# entries (measured 19:15-19:33 UTC, side by side: 100,000 entries 264 s default vs 331 s raised; 40,000 entries 71-87 s
+# vs 107-112 s, load 29-73): the time goes to the guest, not to ganesha (the READDIRPLUS and GETATTR round trips add
+# up to a fifth of it), so the benchmark time-boxes that step instead (guest-bench.sh LS_TIMEOUT). GANESHA_MDCACHE
+# takes an MDCACHE { ... } block for such experiments.
+GANESHA_MDCACHE=${GANESHA_MDCACHE:-}
+start_ganesha() {
+    GN=$(free_port) GM=$(free_port)
+    mkdir -p "$W/ganesha/export"
+    cat >"$W/ganesha.conf" <<EOF
+NFS_CORE_PARAM { Protocols = 3; Enable_UDP = false; Enable_NLM = false; Enable_RQUOTA = false; Bind_Addr = 127.0.0.1; NFS_Port = $GN; MNT_Port = $GM; }
+EXPORT { Export_Id = 1; Path = $W/ganesha/export; Pseudo = /export; Protocols = 3; Transports = TCP; Access_Type = RW; Squash = No_Root_Squash; SecType = sys; FSAL { Name = VFS; } }
+LOG { Default_Log_Level = WARN; }
+$GANESHA_MDCACHE
+EOF
+    if ! rpcinfo -p 127.0.0.1 >/dev/null 2>&1; then
+        rpcbind -f -w </dev/null >/dev/null 2>&1 & PIDS+=($!)
+        for _ in $(seq 50); do rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.1; done
+    fi
+    ganesha.nfsd -F -f "$W/ganesha.conf" -L "$W/ganesha.log" -p "$W/ganesha.pid" </dev/null >/dev/null 2>&1 & GPID=$!
+    PIDS+=($GPID)
+}
