@@ -5,7 +5,7 @@
 #   - the kernel client in nfs-vm runs perf/guest-bench.sh (fio sequential/random, small-file metadata, ls -l of a
 #     big directory (time-boxed by LS_TIMEOUT: a cut-off listing is a bound, marked "<=" in the table and
 #     "timed_out" in the JSON), 16 readers of one hot file);
-#   - perf/NfsGate.LoadGen on the host: GETATTR/LOOKUP ops/s over 64 connections, 1 MiB READs over 16;
+#   - perf/NfsGate.LoadGen on the host: GETATTR/LOOKUP ops/s over 64 connections, 1 MiB READs over 16, 4 KiB FILE_SYNC WRITEs 16 deep;
 #   - issue 3 (S3 leg only): cold read vs raw S3 GET, warm read vs ganesha, S3 bytes fetched per byte with 16 readers
 #     of a cold file (counted by a relay in front of S3 that only our nfsgate uses).
 # Prints a table (nfsgate ÷ ganesha per round, as ranges) and writes perf/results/bench-<time>.json.
@@ -130,6 +130,8 @@ for s in "${SERVERS[@]}"; do
             --save-keys "$W/hot.keys" >/dev/null || exit 1
     fi
     [ "$ONLY" = issue3 ] || LG mkfiles $(target $s) --dir big --count $LS_N | record "$s" 0 || exit 1
+    # the host-side random writes' own file, so they never fragment the hot file the issue 3 reads measure
+    [ "$ONLY" = issue3 ] || LG write $(target $s) --file rw --size 64M | jq -c '.metric = "setup-write-rw"' | record "$s" 0 || exit 1
 done
 
 vm_round() {   # server round
@@ -150,6 +152,8 @@ host_round() {   # server round
     LG ops $(target $1) --op getattr --conns 64 --depth 4 --seconds $OPS_S | record "$1" "$2"
     LG ops $(target $1) --op lookup --conns 64 --depth 4 --seconds $OPS_S | record "$1" "$2"
     LG read $(target $1) --conns 16 --depth 4 --seconds $OPS_S --label read-16c | record "$1" "$2"
+    # 4 KiB FILE_SYNC writes, 16 in flight on one connection: what fio's O_DIRECT randwrite sends, deeper than the guest keeps
+    LG randwrite $(target $1) --file rw --conns 1 --depth 16 --seconds $OPS_S --label randwrite-4k-16d | record "$1" "$2"
 }
 evict() { "$W/bin/nfsgate" warmup --export default --evict --http 127.0.0.1:$H2 / >/dev/null 2>&1 || echo "  warmup --evict failed"; }
 issue3_round() {   # round

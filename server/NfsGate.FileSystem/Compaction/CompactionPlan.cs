@@ -13,7 +13,11 @@ internal sealed class CompactionPlan
 {
     /// <summary>Chunk-relative [Pos, End) runs to copy into new slices, sorted, non-touching.</summary>
     public readonly List<(uint Pos, uint End)> Copy = [];
-    /// <summary>References to old slices' data that stay as they are, sorted by Pos.</summary>
+    /// <summary>
+    /// References to old slices' data that stay, in the order they must be applied: window by window, and within a
+    /// window either its visible pieces (disjoint) or its original references clipped to it (in write order, holes
+    /// included, so later ones still win), whichever is fewer. Copies lie in other windows, so they go after these.
+    /// </summary>
     public readonly List<Slice> Kept = [];
 
     public long CopyBytes
@@ -65,19 +69,25 @@ internal sealed class CompactionPlan
             // Rewrite only where it leaves fewer pieces, and where the copy is a small multiple of the fragment bytes
             // it merges away: one 4 KiB overwrite does not buy a 4 MiB upload (unless the list must shrink).
             bool fragmented = fragmentBytes > 0 && runs.Count < pieces.Count;
-            var window = new Window(pieces, runs, fragmented, fragmented && copy <= maxCopyPerFragmentByte * fragmentBytes);
+            // A window of scattered overwrites on a big slice has about twice as many visible pieces as references
+            // (the big slice shows between every two): kept as references it costs half the list entries.
+            var originals = new List<Slice>();
+            foreach (var sl in slices)
+                if (sl.Pos < we && (long)sl.Pos + sl.Len > ws) originals.Add(Clip(sl, ws, we));
+            var window = new Window(pieces, originals.Count < pieces.Count ? originals : null, runs, fragmented,
+                fragmented && copy <= maxCopyPerFragmentByte * fragmentBytes);
             windows.Add(window);
-            count += window.Rewrite ? runs.Count : pieces.Count;
+            count += window.Rewrite ? runs.Count : window.KeptCount;
         }
 
         if (count > target)
         {
-            var forced = windows.Where(x => x.Fragmented && !x.Rewrite).OrderByDescending(x => x.Pieces.Count - x.Runs.Count);
+            var forced = windows.Where(x => x.Fragmented && !x.Rewrite).OrderByDescending(x => x.KeptCount - x.Runs.Count);
             foreach (var x in forced)
             {
                 if (count <= target) break;
                 x.Rewrite = true;
-                count -= x.Pieces.Count - x.Runs.Count;
+                count -= x.KeptCount - x.Runs.Count;
             }
         }
 
@@ -86,6 +96,8 @@ internal sealed class CompactionPlan
         {
             if (x.Rewrite)
                 foreach (var r in x.Runs) plan.AddCopy(r.Pos, r.End);
+            else if (x.Originals is { } originals)
+                foreach (var sl in originals) plan.AddKept(sl);
             else
                 foreach (var p in x.Pieces) plan.AddKept(new Slice(p.Id, p.Size, p.Pos, p.Off, p.Len));
         }
@@ -93,12 +105,21 @@ internal sealed class CompactionPlan
     }
 
     /// <summary>One block-sized window of the chunk: its visible pieces, the runs they form, and the decision.</summary>
-    private sealed class Window(List<VisibleRange> pieces, List<(uint Pos, uint End)> runs, bool fragmented, bool rewrite)
+    private sealed class Window(List<VisibleRange> pieces, List<Slice>? originals, List<(uint Pos, uint End)> runs, bool fragmented, bool rewrite)
     {
         public readonly List<VisibleRange> Pieces = pieces;
+        /// <summary>The original references clipped to the window, when fewer than the pieces (else null).</summary>
+        public readonly List<Slice>? Originals = originals;
+        public int KeptCount => Originals?.Count ?? Pieces.Count;
         public readonly List<(uint Pos, uint End)> Runs = runs;
         public readonly bool Fragmented = fragmented;
         public bool Rewrite = rewrite;
+    }
+
+    private static Slice Clip(Slice s, uint ws, uint we)
+    {
+        uint a = Math.Max(s.Pos, ws), b = (uint)Math.Min((long)s.Pos + s.Len, we);
+        return s with { Pos = a, Len = b - a, Off = s.Off + (a - s.Pos) };
     }
 
     private static VisibleRange Clip(VisibleRange r, uint ws, uint we)

@@ -113,11 +113,11 @@ internal sealed class SliceCompactor(GatewayFileSystem fs)
         if (stored != FsStatus.Ok) return stored;
         if (BeforeSwap is { } hook) await hook().ConfigureAwait(false);
 
-        // Kept references first, then the copies: the pieces do not overlap, so the order does not change a byte.
+        // Kept references first, in the plan's order (overlapping ones in a window keep their write order), then the
+        // copies, which lie in other windows.
         var replacement = new List<Slice>(plan.Kept.Count + added.Count);
         replacement.AddRange(plan.Kept);
         foreach (var (_, slice) in added) replacement.Add(slice);
-        replacement.Sort((x, y) => x.Pos.CompareTo(y.Pos));
         st = swap.ReplaceChunk(ino, chunk, slices, replacement, fs.Options.CompactDeleteGrace);
         Log.Compacted(fs.Logger, meta.VolumeId, ino, chunk, slices.Count, replacement.Count, st);
         if (st == FsStatus.Ok) Interlocked.Increment(ref _compacted);

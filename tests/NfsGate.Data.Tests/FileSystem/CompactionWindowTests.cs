@@ -123,7 +123,7 @@ public class CompactionWindowTests
     {
         // Over 250 scattered 4 KiB overwrites in two windows push the list past the hard limit: the compaction that must
         // happen copies those two windows (8 MiB), where a copy of the whole run would upload 64 MiB.
-        await using var h = new FsHarness(Backend.Memory, Options(1000));
+        await using var h = new FsHarness(Backend.Memory, Options(100_000)); // only the hard limit compacts here
         var (ino, model, baseIds) = await BigFileAsync(h);
         var puts = CountPuts(h);
         var rng = new Random(5);
