@@ -187,12 +187,26 @@ public sealed partial class RpcConnection
         _consumedTo = buffer.Start;
     }
 
+    /// <summary>
+    /// Replies at least this large skip the pipe (<see cref="IDirectRecordSender"/>). Below it, copying into the pipe
+    /// costs less than a send of its own would: 64 KiB is one pipe segment, so every reply that needed more than one
+    /// segment (READ data, large READDIRPLUS) goes direct.
+    /// </summary>
+    public const int DirectSendMin = 64 << 10;
+
     private async ValueTask SendAsync(ReadOnlyMemory<byte> body)
     {
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {
             if (_outputDone) return;
+            // Every pipe write below is flushed before the lock is released, so the pipe holds nothing here and a
+            // direct send cannot overtake an earlier reply.
+            if (body.Length >= DirectSendMin && _transport is IDirectRecordSender direct)
+            {
+                await direct.SendRecordAsync(body, _closing.Token).ConfigureAwait(false);
+                return;
+            }
             var output = _transport.Output;
             var flush = await RecordMarking.WriteRecordAsync(output, body.Span, _closing.Token).ConfigureAwait(false);
             if (flush.IsCompleted || flush.IsCanceled) _outputDone = true;

@@ -111,9 +111,9 @@ public sealed partial class RpcServer : IAsyncDisposable
             socket.NoDelay = true;
             var remote = (IPEndPoint)socket.RemoteEndPoint!;
             await using var stream = new NetworkStream(socket, ownsSocket: true);
-            // 64 KiB segments, not the 4 KiB default: a 1 MiB READ reply leaves in 16 sends instead of 256 and a
-            // 1 MiB WRITE arrives in as few reads (per-syscall cost dominated large transfers).
-            var pipe = new SocketPipe(PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: SegmentSize, minimumReadSize: SegmentSize / 4, leaveOpen: true)),
+            // 64 KiB segments, not the 4 KiB default: a 1 MiB WRITE arrives in 16 reads instead of 256 (per-syscall
+            // cost dominated large transfers). Replies of 64 KiB and more skip the writer (RpcServer.Socket.cs).
+            var pipe = new SocketPipe(socket, PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: SegmentSize, minimumReadSize: SegmentSize / 4, leaveOpen: true)),
                                       PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: SegmentSize, leaveOpen: true)));
             // Behind a trusted load balancer the PROXY header names the client (RpcServer.Proxy.cs); null = closed.
             if (await ProxiedClientAsync(pipe.Input, RpcConnection.Unmap(remote), id).ConfigureAwait(false) is not { } client) return;
@@ -146,12 +146,6 @@ public sealed partial class RpcServer : IAsyncDisposable
     {
         await StopAsync().ConfigureAwait(false);
         _stop.Dispose();
-    }
-
-    private sealed class SocketPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-        public PipeWriter Output { get; } = output;
     }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "RPC listening on {EndPoint}")]
