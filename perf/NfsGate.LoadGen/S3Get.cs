@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Amazon.S3.Model;
 
 namespace NfsGate.LoadGen;
 
@@ -6,7 +7,9 @@ namespace NfsGate.LoadGen;
 /// Raw S3 GET throughput, the ceiling for a cold read through the gateway: the objects named in --keys (one per
 /// line; the block objects nfsgate wrote for a file), fetched whole with --conns GETs in flight, in key order (the
 /// order a sequential reader needs them), with the client settings of nfsgate's S3ObjectStore.
-/// With --save-keys FILE it only lists the bucket (under --prefix) into FILE.
+/// With --ranged each GET asks for bytes=0-4259840 as nfsgate's block cache does (one byte past its 4 MiB + 64 KiB
+/// cap), to tell a ranged GET's cost from a whole-object GET's. With --save-keys FILE it only lists the bucket
+/// (under --prefix) into FILE.
 /// </summary>
 internal static class S3Get
 {
@@ -22,6 +25,7 @@ internal static class S3Get
             Report.Emit("s3-keys", listed.Count, "objects");
             return listed.Count > 0 ? 0 : 1;
         }
+        bool ranged = a.Flag("ranged");
         var keys = (await File.ReadAllLinesAsync(a.Str("keys")).ConfigureAwait(false)).Where(k => k.Length > 0).ToArray();
         int next = -1;
         long total = 0;
@@ -32,7 +36,9 @@ internal static class S3Get
             int i;
             while ((i = Interlocked.Increment(ref next)) < keys.Length)
             {
-                using var r = await s3.GetObjectAsync(bucket, keys[i]).ConfigureAwait(false);
+                var request = new GetObjectRequest { BucketName = bucket, Key = keys[i] };
+                if (ranged) request.ByteRange = new ByteRange(0, (4 << 20) + (64 << 10));
+                using var r = await s3.GetObjectAsync(request).ConfigureAwait(false);
                 int n;
                 while ((n = await r.ResponseStream.ReadAsync(buf).ConfigureAwait(false)) > 0) Interlocked.Add(ref total, n);
             }

@@ -83,7 +83,10 @@ internal sealed class ReadAhead(IPrefetchingStore store, FileSystemOptions optio
         bool done = false;
         try
         {
-            await store.PrefetchAsync(key, _stop.Token).ConfigureAwait(false);
+            // The slot bounds requests to the inner store: it is free once the block cache holds the bytes in memory,
+            // not only after their cache file is written (a reader arriving meanwhile joins that fetch).
+            if (_cache is not null) await _cache.PrefetchAsync(key, untilCached: false, _stop.Token).ConfigureAwait(false);
+            else await store.PrefetchAsync(key, _stop.Token).ConfigureAwait(false);
             done = true;
         }
         catch (Exception ex)

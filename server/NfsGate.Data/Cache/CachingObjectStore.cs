@@ -9,6 +9,10 @@ namespace NfsGate.Data.Cache;
 /// <list type="bullet">
 /// <item>A miss fetches the WHOLE object (one request instead of one per NFS READ) and serves the asked range from
 /// memory; concurrent misses of one key share one fetch (single-flight), whoever asks.</item>
+/// <item>Readers waiting on a fetch are answered from its buffer as soon as the bytes arrive; the cache file is
+/// written after that (at most <see cref="MaxDetachedFills"/> at once, then readers wait for the file again, so a
+/// slow disk cannot pile up fetch buffers). Until its file is indexed the key stays "in flight": a reader arriving
+/// meanwhile is served from the same buffer, never by a second fetch.</item>
 /// <item>Put writes to the inner store first (that is the durable copy), then caches the bytes, so freshly written
 /// data is hot. Delete removes from both.</item>
 /// <item>Every cache file carries CRC32Cs (per 64 KiB segment, see <see cref="CacheFile"/>); every read checks those of
@@ -34,10 +38,17 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
     private readonly string _dataDir, _tempDir;
     private readonly Lock _lock = new();
     private readonly S3FifoPolicy _policy;
-    private readonly Dictionary<string, TaskCompletionSource<byte[]?>> _inflight = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Fetch> _inflight = new(StringComparer.Ordinal);
     private readonly Func<double> _freeRatio;
     private readonly CacheHandles _handles;
     private readonly FetchBuffers _fetchBuffers;
+
+    /// <summary>
+    /// Cache-file writes that may run after their readers were answered. 8 × 4 MiB = 32 MiB of fetch buffers at most
+    /// waiting for the disk, twice what the read-ahead (4) and foreground reads of a few streams keep in flight.
+    /// </summary>
+    internal const int MaxDetachedFills = 8;
+    private int _detachedFills;
 
     /// <summary>Opens (or creates) the cache directory and rebuilds the index from the files in it.</summary>
     public CachingObjectStore(IObjectStore inner, BlockCacheOptions options)
@@ -64,6 +75,9 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
     public BlockCacheOptions Options => _options;
     public BlockCacheCounters Counters { get; } = new();
 
+    /// <summary>Idle fetch buffers kept for the next miss (tests: every buffer comes back once its readers are done).</summary>
+    internal int FetchBuffersKept => _fetchBuffers.Kept;
+
     /// <summary>Cache files open for reading now.</summary>
     public int OpenFiles => _handles.Count;
 
@@ -78,7 +92,7 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         // now finds a fetch to join or starts one. Twice is enough unless the cache thrashes; then go direct.
         for (int round = 0; round < 2; round++)
         {
-            var (entry, fetch) = LookupOrFetch(key, offset, destination.Length, countAccess: true);
+            var (entry, fetch, landed) = LookupOrFetch(key, offset, destination.Length, countAccess: true);
             if (entry is not null)
             {
                 if (TryReadCached(entry, offset, destination) is int read)
@@ -88,13 +102,24 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
                 }
                 continue;
             }
-            Interlocked.Increment(ref Counters._misses);
-            var data = await fetch!.WaitAsync(ct).ConfigureAwait(false);
-            if (data is null) break; // too large to cache
-            if (offset >= data.Length) return 0;
-            int count = (int)Math.Min(destination.Length, data.Length - offset);
-            data.AsSpan((int)offset, count).CopyTo(destination.Span);
-            return count;
+            // LookupOrFetch took a reference on the fetch's buffer for us: released once copied (or given up).
+            try
+            {
+                // Joining a fetch whose bytes are in memory already is a hit: nothing waits for the inner store.
+                if (landed) Interlocked.Increment(ref Counters._hits);
+                else Interlocked.Increment(ref Counters._misses);
+                await fetch!.Landed.Task.WaitAsync(ct).ConfigureAwait(false);
+                if (fetch.TooLarge) break;
+                if (offset >= fetch.Length) return 0;
+                int count = (int)Math.Min(destination.Length, fetch.Length - offset);
+                fetch.Buffer.AsSpan((int)offset, count).CopyTo(destination.Span);
+                Volatile.Write(ref fetch.NextOffset, offset + count);
+                return count;
+            }
+            finally
+            {
+                Release(fetch!);
+            }
         }
         return await _inner.GetAsync(key, offset, destination, ct).ConfigureAwait(false);
     }
@@ -109,7 +134,7 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         // Drop any older version first: if caching the new bytes fails below, no stale copy may remain.
         Evict(key);
         await _inner.PutAsync(key, data, options, ct).ConfigureAwait(false);
-        if (data.Length <= _options.MaxObjectSize) await Store(key, data, firstReadEnd: 0).ConfigureAwait(false);
+        if (data.Length <= _options.MaxObjectSize) await Store(key, data, fetch: null).ConfigureAwait(false);
     }
 
     public async ValueTask DeleteAsync(string key, CancellationToken ct = default)
@@ -142,11 +167,20 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
     }
 
     /// <summary>Fetches <paramref name="key"/> into the cache unless it is there (joining a fetch in flight). Not a read: no hit, miss or access is counted.</summary>
-    public async Task PrefetchAsync(string key, CancellationToken ct = default)
+    public Task PrefetchAsync(string key, CancellationToken ct = default) => PrefetchAsync(key, untilCached: true, ct);
+
+    /// <summary>
+    /// As <see cref="PrefetchAsync(string, CancellationToken)"/>; with <paramref name="untilCached"/> false it completes
+    /// as soon as the bytes are in memory, while the cache file may still be written (read-ahead: its slot is for
+    /// the inner store's requests, not the local disk's write). A read arriving meanwhile joins the fetch.
+    /// </summary>
+    public async Task PrefetchAsync(string key, bool untilCached, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var (_, fetch) = LookupOrFetch(key, 0, 0, countAccess: false);
-        if (fetch is not null) await fetch.WaitAsync(ct).ConfigureAwait(false);
+        var (_, fetch, _) = LookupOrFetch(key, 0, 0, countAccess: false);
+        if (fetch is null) return;
+        await fetch.Landed.Task.WaitAsync(ct).ConfigureAwait(false);
+        if (untilCached) await fetch.Filed.Task.WaitAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>Drops <paramref name="key"/> from the cache only (the inner store keeps it). True if it was cached.</summary>
@@ -167,25 +201,49 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
     /// <summary>
     /// In one critical section: the cached entry, else the fetch in flight, else a new fetch. Because a fetch
     /// indexes its file before it leaves <see cref="_inflight"/>, every caller finds one or the other: concurrent
-    /// misses of a key cause exactly one inner fetch.
+    /// misses of a key cause exactly one inner fetch. A reader (<paramref name="countAccess"/>) gets the fetch with
+    /// a reference on its buffer taken, and must <see cref="Release"/> it. Landed: the fetch was joined with its
+    /// bytes in memory already.
     /// </summary>
-    private (CacheEntry? Entry, Task<byte[]?>? Fetch) LookupOrFetch(string key, long offset, int length, bool countAccess)
+    private (CacheEntry? Entry, Fetch? Fetch, bool Landed) LookupOrFetch(string key, long offset, int length, bool countAccess)
     {
-        TaskCompletionSource<byte[]?> tcs;
+        Fetch fetch;
         lock (_lock)
         {
             if (_policy.Get(key) is { } e)
             {
                 if (countAccess) _policy.Access(e, offset, length);
-                return (e, null);
+                return (e, null, false);
             }
-            if (_inflight.TryGetValue(key, out var running)) return (null, running.Task);
-            tcs = new TaskCompletionSource<byte[]?>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _inflight.Add(key, tcs);
+            if (_inflight.TryGetValue(key, out var running))
+            {
+                if (countAccess) running.AddRef();
+                return (null, running, running.Landed.Task.IsCompletedSuccessfully);
+            }
+            // A read continuing where the one that caused the fetch ends is the same pass (0 for a prefetch).
+            fetch = new Fetch(countAccess ? offset + length : 0);
+            if (countAccess) fetch.AddRef();
+            _inflight.Add(key, fetch);
         }
-        // A read continuing where the one that caused the fetch ends is the same pass (0 for a prefetch).
-        _ = RunFetch(key, countAccess ? offset + length : 0, tcs);
-        return (null, tcs.Task);
+        _ = RunFetch(key, fetch);
+        return (null, fetch, false);
+    }
+
+    /// <summary>
+    /// Completes when every fetch in flight now has written its cache file (or given up on it). A read returns as
+    /// soon as its bytes are in memory, before that: warm-up and tests that look at the files wait here.
+    /// </summary>
+    public Task SettleAsync()
+    {
+        Task[] filing;
+        lock (_lock) filing = [.. _inflight.Values.Select(f => f.Filed.Task)];
+        return Task.WhenAll(filing);
+    }
+
+    /// <summary>Drops a reference on <paramref name="fetch"/>'s buffer; the last one returns it to the pool.</summary>
+    private void Release(Fetch fetch)
+    {
+        if (fetch.DropRef() && fetch.Buffer is { } b) _fetchBuffers.Return(b);
     }
 
     /// <summary>
@@ -300,50 +358,91 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
     }
 
     /// <summary>
-    /// The single-flight fetch of <paramref name="key"/>: the whole object, or null if it is larger than
-    /// <see cref="BlockCacheOptions.MaxObjectSize"/>. Runs to completion even if the caller that started it gives up,
-    /// because others may be waiting on it; each caller waits with its own token.
+    /// The single-flight fetch of <paramref name="key"/>: the whole object into a pooled buffer, or "too large" if
+    /// it exceeds <see cref="BlockCacheOptions.MaxObjectSize"/>. Readers are answered from the buffer as soon as it
+    /// is filled (<see cref="Fetch.Landed"/>), then the cache file is written from the same buffer and indexed
+    /// (<see cref="Fetch.Filed"/>); the buffer goes back to the pool when the last reader has copied out of it.
+    /// Runs to completion even if the caller that started it gives up, because others may be waiting on it; each
+    /// caller waits with its own token.
     /// </summary>
-    private async Task RunFetch(string key, long firstReadEnd, TaskCompletionSource<byte[]?> tcs)
+    private async Task RunFetch(string key, Fetch fetch)
     {
-        byte[]? result = null;
         Exception? error = null;
-        // One byte more than the cap tells "exactly at the cap" from "too large" without a HEAD round trip.
-        var buffer = _fetchBuffers.Rent();
+        fetch.Buffer = _fetchBuffers.Rent();
         try
         {
             Interlocked.Increment(ref Counters._innerFetches);
-            int n = await _inner.GetAsync(key, 0, buffer.AsMemory(0, _options.MaxObjectSize + 1), CancellationToken.None).ConfigureAwait(false);
-            if (n <= _options.MaxObjectSize) result = buffer.AsSpan(0, n).ToArray();
+            // One byte more than the cap tells "exactly at the cap" from "too large" without a HEAD round trip.
+            int n = await _inner.GetAsync(key, 0, fetch.Buffer.AsMemory(0, _options.MaxObjectSize + 1), CancellationToken.None).ConfigureAwait(false);
+            fetch.Length = n;
+            fetch.TooLarge = n > _options.MaxObjectSize;
         }
         catch (Exception x)
         {
             error = x; // nothing gets cached: Store runs only after a successful fetch
         }
-        finally
-        {
-            _fetchBuffers.Return(buffer);
-        }
+        bool store = error is null && !fetch.TooLarge;
+        // Answer the readers before the disk write unless too many writes are detached already (bounded memory).
+        bool early = !store || Interlocked.Increment(ref _detachedFills) <= MaxDetachedFills;
+        if (store && !early) Interlocked.Decrement(ref _detachedFills);
+        if (early) fetch.Land(error);
         try
         {
-            if (result is not null) await Store(key, result, firstReadEnd).ConfigureAwait(false);
+            if (store) await Store(key, fetch.Buffer.AsMemory(0, fetch.Length), fetch).ConfigureAwait(false);
         }
         finally
         {
+            if (store && early) Interlocked.Decrement(ref _detachedFills);
             // The entry (if any) is in the index before the fetch leaves _inflight, so no caller can slip in
-            // between and fetch again.
+            // between and fetch again; no reader can join (take a reference) after this either.
             lock (_lock) _inflight.Remove(key);
-            if (error is not null) tcs.SetException(error);
-            else tcs.SetResult(result);
+            if (!early) fetch.Land(error);
+            Release(fetch);
+            fetch.Filed.SetResult(); // a failure is reported through Landed
         }
     }
 
     /// <summary>
-    /// Writes a cache file for <paramref name="data"/> and indexes it. Failures only cost the caching, never the
-    /// caller's operation. A Put passes <paramref name="firstReadEnd"/> 0: writing is not reading, so data written
-    /// and read back once stays on probation, like a scan.
+    /// One single-flight fetch. <see cref="Buffer"/> is shared by every reader that joined; it is counted: the
+    /// fetch holds one reference until its cache file is written, each joined reader one until it has copied.
     /// </summary>
-    private async Task Store(string key, ReadOnlyMemory<byte> data, long firstReadEnd)
+    private sealed class Fetch(long firstReadEnd)
+    {
+        /// <summary>The bytes are in <see cref="Buffer"/> (or too large, or the fetch failed).</summary>
+        public readonly TaskCompletionSource Landed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The cache file is written and indexed (or was not), and the key left the in-flight table. Never faults.</summary>
+        public readonly TaskCompletionSource Filed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public byte[]? Buffer;
+        public int Length;
+        public bool TooLarge;
+
+        /// <summary>End of the latest read served from the buffer: where the entry's access tracking starts.</summary>
+        public long NextOffset = firstReadEnd;
+
+        private int _refs = 1;
+
+        public void AddRef() => Interlocked.Increment(ref _refs);
+
+        /// <summary>True for the last reference.</summary>
+        public bool DropRef() => Interlocked.Decrement(ref _refs) == 0;
+
+        public void Land(Exception? error)
+        {
+            if (error is null) Landed.SetResult();
+            else Landed.SetException(error);
+        }
+
+    }
+
+    /// <summary>
+    /// Writes a cache file for <paramref name="data"/> and indexes it. Failures only cost the caching, never the
+    /// caller's operation. A Put passes no fetch (access tracking starts at 0): writing is not reading, so data written
+    /// and read back once stays on probation, like a scan. A fetch passes itself: reads served from its buffer before
+    /// the file was indexed count as the first pass.
+    /// </summary>
+    private async Task Store(string key, ReadOnlyMemory<byte> data, Fetch? fetch)
     {
         if (System.Text.Encoding.UTF8.GetByteCount(key) > CacheFile.MaxKeyBytes) return;
         if (_freeRatio() < _options.MinFreeRatio)
@@ -390,7 +489,7 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         {
             replaced = _policy.Get(key);
             if (replaced is not null) _policy.Remove(replaced);
-            added = _policy.Insert(entry, firstReadEnd, victims);
+            added = _policy.Insert(entry, fetch is null ? 0 : Volatile.Read(ref fetch.NextOffset), victims);
             PublishSize();
         }
         if (replaced is not null) Discard(replaced);
