@@ -165,6 +165,7 @@ issue3_round() {   # round
     c1=$(s3count)
     echo "{\"metric\":\"s3-bytes-per-byte-1c\",\"value\":$(awk -v a=$c0 -v b=$c1 -v n=$HOT_BYTES 'BEGIN{printf "%.4f", (b-a)/n}'),\"unit\":\"ratio\",\"s3_bytes\":$((c1 - c0))}" | record nfsgate-s3 "$r"
     LG s3get $s3 --keys "$W/hot.keys" --conns 4 --label raw-get-4c | record s3 "$r"
+    LG s3get $s3 --keys "$W/hot.keys" --conns 4 --ranged --label raw-get-4c-ranged | record s3 "$r"
     LG s3get $s3 --keys "$W/hot.keys" --conns 1 --label raw-get-1c | record s3 "$r"
     LG read $(target nfsgate-s3) --conns 1 --depth 4 --label warm-read-1c | record nfsgate-s3 "$r"
     LG read $(target ganesha) --conns 1 --depth 4 --label warm-read-1c | record ganesha "$r"

@@ -97,11 +97,14 @@ def main():
 
     checks = []
     cold = by.get(("cold-read-1c", "nfsgate-s3"), {})
-    raw = by.get(("raw-get-4c", "s3"), {})
+    # The reference is the faster of whole-object and ranged GETs in each round (the SDK checks a whole object's
+    # checksum, which can make whole GETs the slower ones): the harder bar for the gateway.
+    whole, ranged = by.get(("raw-get-4c", "s3"), {}), by.get(("raw-get-4c-ranged", "s3"), {})
+    raw = {k: max(whole.get(k, 0), ranged.get(k, 0)) for k in set(whole) | set(ranged)}
     cr = [cold[k] / raw[k] for k in sorted(cold) if k in raw and raw[k] > 0]
     if cr:
         checks.append(("cold S3 read (1 reader) / raw GET (4 in flight)", rng(vals("cold-read-1c", "nfsgate-s3")) + " vs " +
-                       rng(vals("raw-get-4c", "s3")) + " MB/s", cr, f">= {GOAL_COLD_VS_RAW}", min(cr) >= GOAL_COLD_VS_RAW))
+                       rng([raw[k] for k in sorted(raw) if k >= 1]) + " MB/s", cr, f">= {GOAL_COLD_VS_RAW}", min(cr) >= GOAL_COLD_VS_RAW))
     wr = ratios("warm-read-1c", "nfsgate-s3", "ganesha")
     if wr:
         checks.append(("warm read (1 reader), nfsgate-s3 / ganesha", rng(vals("warm-read-1c", "nfsgate-s3")) + " vs " +
