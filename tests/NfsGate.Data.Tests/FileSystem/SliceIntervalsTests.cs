@@ -87,4 +87,51 @@ public class SliceIntervalsTests
             for (uint p = start; p < end; p++) Assert.Equal(owner[p], got[p]);
         }
     }
+
+    [Fact]
+    public void SamePiecesAsOverlayingInWriteOrder()
+    {
+        // The pieces themselves matter, not only who owns each byte: a read makes one fetch per piece and compaction
+        // counts them. Long lists of small refs (packed random writes) and whole-chunk requests, as compaction asks.
+        var rng = new Random(7);
+        for (int round = 0; round < 300; round++)
+        {
+            const int chunk = 4096;
+            var slices = new List<Slice>();
+            int n = round < 20 ? rng.Next(500, 1200) : rng.Next(0, 40);
+            for (int i = 0; i < n; i++)
+            {
+                uint pos = (uint)rng.Next(chunk), len = (uint)rng.Next(0, Math.Min(round % 3 == 0 ? chunk : 64, chunk - (int)pos) + 1);
+                ulong id = rng.Next(10) == 0 ? 0UL : (ulong)rng.Next(1, n / 4 + 2); // refs share ids, as packed slices do
+                slices.Add(new Slice(id, 1 << 20, pos, (uint)rng.Next(1 << 19), len));
+            }
+            uint start = (uint)rng.Next(chunk), end = rng.Next(3) == 0 ? chunk : (uint)rng.Next((int)start, chunk + 1);
+            Assert.Equal(OverlayInWriteOrder(slices, start, end), SliceIntervals.Visible(slices, start, end));
+        }
+    }
+
+    /// <summary>The plain definition: each slice, oldest first, cuts whatever it overlaps and lays itself on top.</summary>
+    private static List<VisibleRange> OverlayInWriteOrder(List<Slice> slices, uint start, uint end)
+    {
+        var ranges = new List<VisibleRange>();
+        if (start >= end) return ranges;
+        foreach (var s in slices)
+        {
+            long a = Math.Max(s.Pos, start), b = Math.Min((long)s.Pos + s.Len, end);
+            if (a >= b) continue;
+            var next = new List<VisibleRange>();
+            foreach (var r in ranges)
+            {
+                long rEnd = (long)r.Pos + r.Len;
+                if (rEnd <= a || r.Pos >= b) { next.Add(r); continue; }
+                if (r.Pos < a) next.Add(r with { Len = (uint)(a - r.Pos) });
+                if (rEnd > b) next.Add(r with { Pos = (uint)b, Len = (uint)(rEnd - b), Off = r.Off + (uint)(b - r.Pos) });
+            }
+            next.Add(new VisibleRange((uint)a, (uint)(b - a), s.Id, s.Size, s.Off + (uint)(a - s.Pos)));
+            ranges = next;
+        }
+        ranges.RemoveAll(r => r.Id == 0);
+        ranges.Sort((x, y) => x.Pos.CompareTo(y.Pos));
+        return ranges;
+    }
 }
