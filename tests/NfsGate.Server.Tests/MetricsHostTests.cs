@@ -57,6 +57,9 @@ public sealed class MetricsHostTests : IDisposable
         Assert.True(m.Get("nfsgate_object_store_requests_total", ("operation", "put")) >= 1);
         Assert.True(m.Get("nfsgate_object_store_bytes_total", ("operation", "put")) >= 10_000);
         Assert.True(m.Get("nfsgate_metadata_commits_total") > 0);
+        // The FILE_SYNC write waited for a durable commit, and the time of its WAL fsync is counted.
+        Assert.True(m.Get("nfsgate_metadata_durable_commits_total") >= 1);
+        Assert.True(m.Get("nfsgate_metadata_sync_seconds_total") > 0);
         Assert.Equal(1, m.Get("nfsgate_metadata_engine_info", ("engine", "rocksdb")));
         Assert.Equal(1L << 30, m.Get("nfsgate_cache_capacity_bytes"));
         Assert.True(m.Sum("nfsgate_rpc_requests_total", ("program", "mount"), ("procedure", "MNT")) >= 1);

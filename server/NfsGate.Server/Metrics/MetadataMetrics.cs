@@ -14,6 +14,7 @@ internal sealed class MetadataMetrics(IMetricFactory f, IKvStore kv)
     {
         ["commits"] = ("nfsgate_metadata_commits_total", "Metadata transactions committed.", true),
         ["durable_commits"] = ("nfsgate_metadata_durable_commits_total", "Metadata commits synced to stable storage.", true),
+        ["sync_seconds"] = ("nfsgate_metadata_sync_seconds_total", "Time spent making metadata commits durable (WAL fsync); divided by nfsgate_metadata_durable_commits_total, the time a stable WRITE or COMMIT waits for its metadata.", true),
         ["aborts"] = ("nfsgate_metadata_aborts_total", "Metadata transactions rolled back (conflicts retried included).", true),
         ["live_data_bytes"] = ("nfsgate_metadata_live_data_bytes", "RocksDB estimate of live data size.", false),
         ["keys_estimate"] = ("nfsgate_metadata_keys", "RocksDB estimate of the number of keys.", false),

@@ -122,6 +122,7 @@ public sealed class RocksKvStoreTests : KvStoreContract, IDisposable
         Assert.Equal("rocksdb", s.Engine);
         Assert.Equal(1, st["commits"]);
         Assert.Equal(1, st["durable_commits"]);
+        Assert.True(st["sync_seconds"] > 0, "a durable commit's WAL fsync is timed");
         foreach (var name in new[] { "live_data_bytes", "keys_estimate", "pending_compaction_bytes", "write_stopped", "memtable_bytes", "block_cache_bytes" })
             Assert.True(st.ContainsKey(name), name);
         Assert.True(st["keys_estimate"] > 0);
