@@ -1,4 +1,4 @@
-# Helpers shared by perf/bench.sh and perf/NfsGate.Benchmarks/ab-ops.sh (sourced, not run). Before use, the script
+# Helpers shared by perf/bench.sh and perf/NfsGate.Benchmarks/ab-{ops,read}.sh (sourced, not run). Before use, the script
 # sets W (its work directory) and PIDS=() (every process it starts, stopped in reverse order by stop_all).
 
 stop() {    # pid: TERM, then KILL after 20 s (a loaded machine can take seconds to shut a server down)

@@ -1,6 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using NfsGate.Data;
-using NfsGate.Data.Cache;
 
 namespace NfsGate.Benchmarks;
 
@@ -8,10 +6,8 @@ namespace NfsGate.Benchmarks;
 [MemoryDiagnoser]
 public class BlockCacheBenchmarks
 {
-    private string _dir = "";
-    private CachingObjectStore _cache = null!;
+    private CachedBlock _block = null!;
     private byte[] _buf = [];
-    private const string Key = "chunks/0/0/1_0_4194304";
 
     [Params(65536, 1 << 20)]
     public int Size { get; set; }
@@ -19,20 +15,13 @@ public class BlockCacheBenchmarks
     [GlobalSetup]
     public async Task Setup()
     {
-        _dir = Path.Combine(Path.GetTempPath(), "nfsgate-bdn-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path.Combine(_dir, "objects"));
-        _cache = new CachingObjectStore(new LocalDirObjectStore(Path.Combine(_dir, "objects")),
-            new BlockCacheOptions { Path = Path.Combine(_dir, "cache"), SizeBytes = 1L << 30 });
-        var block = new byte[4 << 20];
-        Random.Shared.NextBytes(block);
-        await _cache.PutAsync(Key, block);
+        _block = await CachedBlock.CreateAsync();
         _buf = new byte[Size];
-        if (!await _cache.IsCachedAsync(Key)) throw new InvalidOperationException("block not cached after put");
     }
 
     [GlobalCleanup]
-    public void Cleanup() => Directory.Delete(_dir, recursive: true);
+    public void Cleanup() => _block.Dispose();
 
     [Benchmark]
-    public ValueTask<int> CachedGet() => _cache.GetAsync(Key, 1 << 20, _buf);
+    public ValueTask<int> CachedGet() => _block.Cache.GetAsync(CachedBlock.Key, 1 << 20, _buf);
 }

@@ -25,7 +25,7 @@ public class ConcurrentCreateBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _dir = Path.Combine(Path.GetTempPath(), "nfsgate-bdn-" + Guid.NewGuid().ToString("N"));
+        _dir = BenchDir.Create();
         _meta = new MetadataStore(new RocksKvStore(_dir));
         _vol = _meta.OpenVolume(_meta.GetOrCreateVolumeId("bench"));
         // One directory per caller, as separate clients creating their own files would (and one shared: d0).

@@ -31,8 +31,7 @@ public class DispatchBenchmarks
     [GlobalSetup]
     public async Task Setup()
     {
-        _dir = Path.Combine(Path.GetTempPath(), "nfsgate-bdn-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_dir);
+        _dir = BenchDir.Create();
         _meta = new MetadataStore(new MemoryKvStore());
         _fs = new GatewayFileSystem(_meta, new LocalDirObjectStore(_dir), new FileSystemOptions(), NullLogger.Instance);
         var codec = new FileHandleCodec(_meta.GetOrCreateSecret());

@@ -17,7 +17,7 @@ public class MetadataBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _dir = Path.Combine(Path.GetTempPath(), "nfsgate-bdn-" + Guid.NewGuid().ToString("N"));
+        _dir = BenchDir.Create();
         _meta = new MetadataStore(new RocksKvStore(_dir));
         _vol = _meta.OpenVolume(_meta.GetOrCreateVolumeId("bench"));
         for (int i = 0; i < 1000; i++)

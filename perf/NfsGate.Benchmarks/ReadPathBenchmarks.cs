@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using Microsoft.Win32.SafeHandles;
-using NfsGate.Data;
 using NfsGate.Data.Cache;
 
 namespace NfsGate.Benchmarks;
@@ -14,9 +13,7 @@ namespace NfsGate.Benchmarks;
 public class ReadPathBenchmarks
 {
     private const int Size = 1 << 20;
-    private const string Key = "chunks/0/0/1_0_4194304";
-    private string _dir = "";
-    private CachingObjectStore _cache = null!;
+    private CachedBlock _block = null!;
     private SafeFileHandle _file = null!;
     private readonly byte[] _src = new byte[Size];
     private readonly byte[] _dst = new byte[Size];
@@ -24,16 +21,9 @@ public class ReadPathBenchmarks
     [GlobalSetup]
     public async Task Setup()
     {
-        _dir = Path.Combine(Path.GetTempPath(), "nfsgate-bdn-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path.Combine(_dir, "objects"));
-        _cache = new CachingObjectStore(new LocalDirObjectStore(Path.Combine(_dir, "objects")),
-            new BlockCacheOptions { Path = Path.Combine(_dir, "cache"), SizeBytes = 1L << 30 });
-        var block = new byte[4 << 20];
-        Random.Shared.NextBytes(block);
-        await _cache.PutAsync(Key, block);
-        if (!await _cache.IsCachedAsync(Key)) throw new InvalidOperationException("block not cached after put");
-        var plain = Path.Combine(_dir, "plain");
-        await File.WriteAllBytesAsync(plain, block);
+        _block = await CachedBlock.CreateAsync();
+        var plain = Path.Combine(_block.Dir, "plain");
+        await File.WriteAllBytesAsync(plain, _block.Bytes);
         _file = File.OpenHandle(plain);
         Random.Shared.NextBytes(_src);
     }
@@ -42,7 +32,7 @@ public class ReadPathBenchmarks
     public void Cleanup()
     {
         _file.Dispose();
-        Directory.Delete(_dir, recursive: true);
+        _block.Dispose();
     }
 
     [Benchmark(Description = "pread 1 MiB (page cache)")]
@@ -55,5 +45,5 @@ public class ReadPathBenchmarks
     public void Copy() => _src.AsSpan().CopyTo(_dst);
 
     [Benchmark(Description = "cache hit 1 MiB (pread + CRC)")]
-    public ValueTask<int> CachedGet() => _cache.GetAsync(Key, 1 << 20, _dst);
+    public ValueTask<int> CachedGet() => _block.Cache.GetAsync(CachedBlock.Key, 1 << 20, _dst);
 }

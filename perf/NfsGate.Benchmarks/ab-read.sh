@@ -9,39 +9,16 @@
 set -uo pipefail
 : "${OLD:?publish dir of the old build}" "${NEW:?publish dir of the new build}"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/../lib.sh"   # stop_all, free_port, wait_port, build_loadgen, LG, start_ganesha (shared with perf/bench.sh)
 W=$(mktemp -d /tmp/nfsgate-abr.XXXXXX)
 ROUNDS=${ROUNDS:-3} S=${S:-5} HOT_MB=${HOT_MB:-256}
 read -ra CONNS <<<"${CONNS:-1 16}"
-# LOADGEN=DIR: an already built nfsgate-loadgen (e.g. a copy of its bin/Release/net10.0), to skip the build.
-if [ -n "${LOADGEN:-}" ]; then cp -r "$LOADGEN" "$W/loadgen"
-else
-    dotnet build "$HERE/../NfsGate.LoadGen/NfsGate.LoadGen.csproj" -c Release --nologo -v q >"$W/build.log" 2>&1 ||
-        { tail -n 20 "$W/build.log"; exit 1; }
-    cp -r "$HERE/../NfsGate.LoadGen/bin/Release/net10.0" "$W/loadgen"
-fi
-LG() { dotnet "$W/loadgen/nfsgate-loadgen.dll" "$@"; }
 PIDS=()
-stop() {    # by PID: TERM, then KILL after 20 s
-    kill -TERM "$1" 2>/dev/null || return 0
-    for _ in $(seq 200); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null
-}
-cleanup() { for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop "${PIDS[$i]}"; done; rm -rf "$W"; }
+cleanup() { stop_all; rm -rf "$W"; }
 trap cleanup EXIT
-free_port() { local p; while :; do p=$((30000 + RANDOM % 25000)); ss -ltn | awk '{print $4}' | grep -q ":$p\$" || { echo $p; return; }; done; }
-wait_port() { for _ in $(seq 300); do ss -ltn | awk '{print $4}' | grep -q ":$1\$" && return 0; sleep 0.2; done; return 1; }
-GN=$(free_port) GM=$(free_port)
-mkdir -p "$W/ganesha/export"
-cat >"$W/ganesha.conf" <<EOC
-NFS_CORE_PARAM { Protocols = 3; Enable_UDP = false; Enable_NLM = false; Enable_RQUOTA = false; Bind_Addr = 127.0.0.1; NFS_Port = $GN; MNT_Port = $GM; }
-EXPORT { Export_Id = 1; Path = $W/ganesha/export; Pseudo = /export; Protocols = 3; Transports = TCP; Access_Type = RW; Squash = No_Root_Squash; SecType = sys; FSAL { Name = VFS; } }
-LOG { Default_Log_Level = WARN; }
-EOC
-if ! rpcinfo -p 127.0.0.1 >/dev/null 2>&1; then
-    rpcbind -f -w </dev/null >/dev/null 2>&1 & PIDS+=($!)
-    for _ in $(seq 50); do rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.1; done
-fi
-ganesha.nfsd -F -f "$W/ganesha.conf" -L "$W/ganesha.log" -p "$W/ganesha.pid" </dev/null >/dev/null 2>&1 & PIDS+=($!); PID_ganesha=$!
+# LOADGEN=DIR: an already built nfsgate-loadgen (e.g. a copy of its bin/Release/net10.0), to skip the build.
+if [ -n "${LOADGEN:-}" ]; then cp -r "$LOADGEN" "$W/loadgen"; else build_loadgen || exit 1; fi
+start_ganesha; PID_ganesha=$GPID
 NO=$(free_port) HO=$(free_port) NN=$(free_port) HN=$(free_port)
 NFSGATE_PORTMAPPER=off NFSGATE_HTTP=127.0.0.1:$HO "$OLD/nfsgate" serve --listen 127.0.0.1:$NO --data-dir "$W/old" </dev/null >"$W/old.log" 2>&1 & PIDS+=($!); PID_old=$!
 NFSGATE_PORTMAPPER=off NFSGATE_HTTP=127.0.0.1:$HN "$NEW/nfsgate" serve --listen 127.0.0.1:$NN --data-dir "$W/new" </dev/null >"$W/new.log" 2>&1 & PIDS+=($!); PID_new=$!

@@ -15,47 +15,36 @@ internal static class ReadLoad
         int conns = a.Int("conns", 16), depth = a.Int("depth", 4);
         uint block = (uint)a.Long("block", 1 << 20);
         double seconds = a.Double("seconds", 0);
-        string name = a.Str("file", "hot");
-        var target = await Target.OpenAsync(a).ConfigureAwait(false);
-        var clients = await target.ConnectManyAsync(conns).ConfigureAwait(false);
-        try
+        await using var file = await TargetFile.OpenAsync(a, conns).ConfigureAwait(false);
+        var (clients, fh, size) = (file.Clients, file.Handle, file.Size);
+        long total = 0, errors = 0;
+        var sw = Stopwatch.StartNew();
+        var deadline = seconds > 0 ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
+        var readers = clients.Select((c, idx) => Task.Run(async () =>
         {
-            byte[] fh = await target.LookupAsync(clients[0], name).ConfigureAwait(false);
-            var attr = await clients[0].GetAttrAsync(fh).ConfigureAwait(false);
-            ulong size = attr.Attr!.Size;
-            long total = 0, errors = 0;
-            var sw = Stopwatch.StartNew();
-            var deadline = seconds > 0 ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
-            var readers = clients.Select((c, idx) => Task.Run(async () =>
+            // Readers of a looping run start at different offsets so they do not march in lock step.
+            ulong start = seconds > 0 ? (ulong)idx * size / (ulong)conns / block * block : 0;
+            ulong next = 0; // offset relative to start, handed out to the depth workers in order
+            var sync = new Lock();
+            async Task Worker()
             {
-                // Readers of a looping run start at different offsets so they do not march in lock step.
-                ulong start = seconds > 0 ? (ulong)idx * size / (ulong)conns / block * block : 0;
-                ulong next = 0; // offset relative to start, handed out to the depth workers in order
-                var sync = new Lock();
-                async Task Worker()
+                while (sw.Elapsed < deadline)
                 {
-                    while (sw.Elapsed < deadline)
-                    {
-                        ulong rel;
-                        lock (sync) { rel = next; next += block; }
-                        if (rel >= size && seconds <= 0) return;
-                        ulong off = (start + rel) % size;
-                        var r = await c.ReadAsync(fh, off, block).ConfigureAwait(false);
-                        if (r.Status != NfsStat3.NFS3_OK) { Interlocked.Increment(ref errors); return; }
-                        Interlocked.Add(ref total, r.Count);
-                    }
+                    ulong rel;
+                    lock (sync) { rel = next; next += block; }
+                    if (rel >= size && seconds <= 0) return;
+                    ulong off = (start + rel) % size;
+                    var r = await c.ReadAsync(fh, off, block).ConfigureAwait(false);
+                    if (r.Status != NfsStat3.NFS3_OK) { Interlocked.Increment(ref errors); return; }
+                    Interlocked.Add(ref total, r.Count);
                 }
-                await Task.WhenAll(Enumerable.Range(0, depth).Select(_ => Worker())).ConfigureAwait(false);
-            })).ToArray();
-            await Task.WhenAll(readers).ConfigureAwait(false);
-            double elapsed = sw.Elapsed.TotalSeconds;
-            Report.Emit(a.Str("label", $"read-{conns}c"), total / elapsed / 1e6, "MB/s",
-                ("bytes", total), ("seconds", Math.Round(elapsed, 2)), ("errors", errors), ("depth", depth));
-            return errors == 0 ? 0 : 1;
-        }
-        finally
-        {
-            await Target.DisposeAllAsync(clients).ConfigureAwait(false);
-        }
+            }
+            await Task.WhenAll(Enumerable.Range(0, depth).Select(_ => Worker())).ConfigureAwait(false);
+        })).ToArray();
+        await Task.WhenAll(readers).ConfigureAwait(false);
+        double elapsed = sw.Elapsed.TotalSeconds;
+        Report.Emit(a.Str("label", $"read-{conns}c"), total / elapsed / 1e6, "MB/s",
+            ("bytes", total), ("seconds", Math.Round(elapsed, 2)), ("errors", errors), ("depth", depth));
+        return errors == 0 ? 0 : 1;
     }
 }

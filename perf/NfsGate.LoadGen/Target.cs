@@ -44,3 +44,42 @@ internal sealed class Target
         foreach (var c in clients) await c.DisposeAsync().ConfigureAwait(false);
     }
 }
+
+/// <summary>
+/// What every load on one existing file starts with: <paramref name="conns"/> connections to the target, and the
+/// handle and size of --file (default "hot") in its export root. Disposing closes the connections.
+/// </summary>
+internal sealed class TargetFile : IAsyncDisposable
+{
+    private TargetFile(Target target, Nfs3Client[] clients, string name, byte[] handle, ulong size)
+    {
+        Target = target; Clients = clients; Name = name; Handle = handle; Size = size;
+    }
+
+    public Target Target { get; }
+    public Nfs3Client[] Clients { get; }
+    public string Name { get; }
+    public byte[] Handle { get; }
+    public ulong Size { get; }
+
+    public static async Task<TargetFile> OpenAsync(Args a, int conns)
+    {
+        string name = a.Str("file", "hot");
+        var target = await Target.OpenAsync(a).ConfigureAwait(false);
+        var clients = await target.ConnectManyAsync(conns).ConfigureAwait(false);
+        try
+        {
+            byte[] fh = await target.LookupAsync(clients[0], name).ConfigureAwait(false);
+            var attr = await clients[0].GetAttrAsync(fh).ConfigureAwait(false);
+            if (attr.Status != NfsStat3.NFS3_OK) throw new InvalidOperationException($"getattr {name}: {attr.Status}");
+            return new TargetFile(target, clients, name, fh, attr.Attr!.Size);
+        }
+        catch
+        {
+            await Target.DisposeAllAsync(clients).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public ValueTask DisposeAsync() => new(Target.DisposeAllAsync(Clients));
+}

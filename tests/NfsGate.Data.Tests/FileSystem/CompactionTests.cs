@@ -11,19 +11,6 @@ public class CompactionTests
 {
     private const int Ki = 1 << 10;
 
-    private static FileSystemOptions Compacting(int sliceCount = 8)
-    {
-        var o = FsHarness.Fast();
-        o.CompactSliceCount = sliceCount;
-        return o;
-    }
-
-    private static int SliceCount(FsHarness h, ulong ino, uint chunk)
-    {
-        Assert.Equal(FsStatus.Ok, h.Meta.OpenVolume(h.VolumeId).ReadChunk(ino, chunk, out var slices));
-        return slices.Count;
-    }
-
     /// <summary>Writes 4 KiB pieces with a COMMIT after each: one slice per piece, into the file model too.</summary>
     private static async Task FragmentAsync(FsHarness h, ulong ino, byte[] model, long start, int pieces, int seed)
     {
@@ -41,33 +28,33 @@ public class CompactionTests
     [Fact]
     public async Task FragmentedChunkIsCompactedWithTheSameBytesAndOldObjectsGo()
     {
-        await using var h = new FsHarness(Backend.Memory, Compacting());
+        await using var h = new FsHarness(Backend.Memory, FsHarness.Compacting(8));
         ulong ino = h.NewFile("f");
         var model = new byte[200 * Ki];
         await FragmentAsync(h, ino, model, 0, 40, 1);
         await FragmentAsync(h, ino, model, 128 * Ki, 40, 2); // a second run, with a hole between the two
 
-        await PollAsync(() => h.Fs.Compactions > 0 && SliceCount(h, ino, 0) <= 8,
-            () => $"{h.Fs.Compactions} compactions, {h.Fs.CompactionConflicts} conflicts, {SliceCount(h, ino, 0)} slices");
-        await CheckAsync(h, ino, model);
+        await FsHarness.PollAsync(() => h.Fs.Compactions > 0 && h.Slices(ino).Count <= 8,
+            () => $"{h.Fs.Compactions} compactions, {h.Fs.CompactionConflicts} conflicts, {h.Slices(ino).Count} slices");
+        await h.CheckAsync(ino, model, modelMayBeLonger: true);
         // Old objects are deleted after the grace period; what stays is the compacted slices' blocks (+ newest pieces).
-        await PollAsync(() => h.ObjectCount() <= 8 && h.Meta.PendingDeletes(1000).Count == 0);
+        await FsHarness.PollAsync(() => h.ObjectCount() <= 8 && h.Meta.PendingDeletes(1000).Count == 0);
         await h.CrashAndRestartAsync();
-        await CheckAsync(h, ino, model);
+        await h.CheckAsync(ino, model, modelMayBeLonger: true);
     }
 
     [Fact]
     public async Task HolesStayHoles()
     {
-        await using var h = new FsHarness(Backend.Memory, Compacting());
+        await using var h = new FsHarness(Backend.Memory, FsHarness.Compacting(8));
         ulong ino = h.NewFile("sparse");
         var model = new byte[(4 << 20) + 68 * Ki];
         await FragmentAsync(h, ino, model, 0, 20, 3);
         await FragmentAsync(h, ino, model, 4 << 20, 20, 4); // 4 MiB hole between
-        await PollAsync(() => h.Fs.Compactions > 0 && SliceCount(h, ino, 0) <= 8,
-            () => $"{h.Fs.Compactions} compactions, {h.Fs.CompactionConflicts} conflicts, {SliceCount(h, ino, 0)} slices");
-        await PollAsync(() => h.Meta.PendingDeletes(1000).Count == 0);
-        await CheckAsync(h, ino, model);
+        await FsHarness.PollAsync(() => h.Fs.Compactions > 0 && h.Slices(ino).Count <= 8,
+            () => $"{h.Fs.Compactions} compactions, {h.Fs.CompactionConflicts} conflicts, {h.Slices(ino).Count} slices");
+        await FsHarness.PollAsync(() => h.Meta.PendingDeletes(1000).Count == 0);
+        await h.CheckAsync(ino, model, modelMayBeLonger: true);
         // Two 68 KiB windows plus at most 8 not yet compacted 4 KiB pieces; an object behind the hole would be MiBs.
         long stored = 0;
         foreach (var key in h.ObjectKeys()) stored += long.Parse(key.Split('_')[^1]);
@@ -77,14 +64,14 @@ public class CompactionTests
     [Fact]
     public async Task AWriteRacingTheCopyStaysOnTopOfIt()
     {
-        var options = Compacting(1000); // no background compaction while fragmenting
+        var options = FsHarness.Compacting(1000); // no background compaction while fragmenting
         await using var h = new FsHarness(Backend.Memory, options);
         ulong ino = h.NewFile("f");
         var model = new byte[68 * Ki];
         await FragmentAsync(h, ino, model, 0, 20, 5);
-        Assert.Equal(20, SliceCount(h, ino, 0));
+        Assert.Equal(20, h.Slices(ino).Count);
         // The fragmenting flushes' notifications are handled (as no-ops) before compaction is switched on.
-        await PollAsync(() => h.FsInternal.Compactor!.Idle);
+        await FsHarness.PollAsync(() => h.FsInternal.Compactor!.Idle);
 
         options.CompactSliceCount = 8;
         var racing = FsHarness.Random(10 * Ki, 99);
@@ -101,35 +88,37 @@ public class CompactionTests
         Assert.Equal(FsStatus.Ok, await h.FsInternal.Compactor.CompactAsync(meta, ino, 0, CancellationToken.None));
         Assert.Equal(0, h.Fs.CompactionConflicts);
         racing.CopyTo(model, 30 * Ki);
-        await CheckAsync(h, ino, model);
+        await h.CheckAsync(ino, model, modelMayBeLonger: true);
 
-        await PollAsync(() => h.Fs.Compactions > 0 && h.FsInternal.Compactor.Idle);
-        Assert.True(SliceCount(h, ino, 0) <= 8);
-        await CheckAsync(h, ino, model);
+        await FsHarness.PollAsync(() => h.Fs.Compactions > 0 && h.FsInternal.Compactor.Idle);
+        Assert.True(h.Slices(ino).Count <= 8);
+        await h.CheckAsync(ino, model, modelMayBeLonger: true);
         // The thrown-away copy and the replaced slices lose their objects: only listed slices keep any.
-        await PollAsync(() => h.Meta.PendingDeletes(1000).Count == 0);
-        Assert.Equal(FsStatus.Ok, meta.ReadChunk(ino, 0, out var slices));
-        var live = new HashSet<string>();
-        foreach (var sl in slices)
-            for (int b = 0; b < ObjectKeys.BlockCount(sl.Size); b++)
-                live.Add(ObjectKeys.BlockKey(sl.Id, b, ObjectKeys.BlockLength(sl.Size, b)));
-        await PollAsync(() => h.ObjectKeys().All(live.Contains));
-        await CheckAsync(h, ino, model);
+        await FsHarness.PollAsync(() => h.Meta.PendingDeletes(1000).Count == 0);
+        var live = h.LiveBlockKeys(ino);
+        await FsHarness.PollAsync(() => h.ObjectKeys().All(live.Contains));
+        await h.CheckAsync(ino, model, modelMayBeLonger: true);
+    }
+
+    /// <summary>A committed 1000-byte file: one slice in chunk 0, for the ReplaceChunk tests to swap.</summary>
+    private static async Task<(ulong Ino, IReadOnlyList<Slice> Slices)> OneSliceFileAsync(FsHarness h)
+    {
+        ulong ino = h.NewFile("f");
+        await h.WriteAsync(ino, 0, FsHarness.Random(1000, 1));
+        await h.CommitAsync(ino);
+        return (ino, h.Slices(ino));
     }
 
     [Fact]
     public async Task ReplaceChunkIsACompareAndSwap()
     {
-        await using var h = new FsHarness(Backend.Memory, Compacting(0));
-        ulong ino = h.NewFile("f");
-        await h.WriteAsync(ino, 0, FsHarness.Random(1000, 1));
-        await h.CommitAsync(ino);
+        await using var h = new FsHarness(Backend.Memory, FsHarness.Compacting(0));
+        var (ino, slices) = await OneSliceFileAsync(h);
         h.FailDeletes = true; // keeps the queue as the swap left it
         var meta = (ISliceCompaction)h.Meta.OpenVolume(h.VolumeId);
-        Assert.Equal(FsStatus.Ok, h.Meta.OpenVolume(h.VolumeId).ReadChunk(ino, 0, out var slices));
         var stale = new List<Slice>(slices) { new(123_456, 10, 0, 0, 10) };
         Assert.Equal(FsStatus.NotSync, meta.ReplaceChunk(ino, 0, stale, [new Slice(777, 5, 0, 0, 5)], TimeSpan.Zero));
-        Assert.Equal(1, SliceCount(h, ino, 0));
+        Assert.Single(h.Slices(ino));
         Assert.Contains(h.Meta.PendingDeletes(10), d => d.Id == 777); // the unused replacement is queued at once
         Assert.Equal(FsStatus.Stale, meta.ReplaceChunk(ino + 1000, 0, slices, [], TimeSpan.Zero));
     }
@@ -137,15 +126,12 @@ public class CompactionTests
     [Fact]
     public async Task ReplacedSlicesWaitForTheGracePeriodBeforeDeletion()
     {
-        await using var h = new FsHarness(Backend.Memory, Compacting(0));
-        ulong ino = h.NewFile("f");
-        await h.WriteAsync(ino, 0, FsHarness.Random(1000, 1));
-        await h.CommitAsync(ino);
-        var meta = h.Meta.OpenVolume(h.VolumeId);
-        Assert.Equal(FsStatus.Ok, meta.ReadChunk(ino, 0, out var slices));
+        await using var h = new FsHarness(Backend.Memory, FsHarness.Compacting(0));
+        var (ino, slices) = await OneSliceFileAsync(h);
+        var meta = (ISliceCompaction)h.Meta.OpenVolume(h.VolumeId);
         ulong old = slices[0].Id;
         // Points at an object that does not exist; only the bookkeeping matters here.
-        Assert.Equal(FsStatus.Ok, ((ISliceCompaction)meta).ReplaceChunk(ino, 0, slices, [new Slice(old + 1000, 1000, 0, 0, 1000)], TimeSpan.FromHours(1)));
+        Assert.Equal(FsStatus.Ok, meta.ReplaceChunk(ino, 0, slices, [new Slice(old + 1000, 1000, 0, 0, 1000)], TimeSpan.FromHours(1)));
         Assert.Contains(h.Meta.PendingDeletes(10), d => d.Id == old); // queued...
         Assert.DoesNotContain(DueDeletes.Take(h.Meta, 10), d => d.Id == old); // ...but not due
         await Task.Delay(200); // several deleter rounds
@@ -156,7 +142,7 @@ public class CompactionTests
     public async Task ScatteredWritesAreLeftAlone()
     {
         // 20 disjoint 4 KiB pieces: compaction would write 20 slices for 20, so it does not bother.
-        await using var h = new FsHarness(Backend.Memory, Compacting());
+        await using var h = new FsHarness(Backend.Memory, FsHarness.Compacting(8));
         ulong ino = h.NewFile("f");
         for (int i = 0; i < 20; i++)
         {
@@ -165,7 +151,7 @@ public class CompactionTests
         }
         var meta = h.Meta.OpenVolume(h.VolumeId);
         Assert.Equal(FsStatus.Ok, await h.FsInternal.Compactor!.CompactAsync(meta, ino, 0, CancellationToken.None));
-        Assert.Equal(20, SliceCount(h, ino, 0));
+        Assert.Equal(20, h.Slices(ino).Count);
         Assert.Equal(0, h.Fs.Compactions);
     }
 
@@ -174,7 +160,7 @@ public class CompactionTests
     {
         // One 4 MiB slice, then 20 scattered 4 KiB overwrites: merging would upload 4 MiB for 80 KiB of fragments
         // (51x), over the bound, so the chunk keeps its slices and no object is written.
-        await using var h = new FsHarness(Backend.Memory, Compacting());
+        await using var h = new FsHarness(Backend.Memory, FsHarness.Compacting(8));
         ulong ino = h.NewFile("big");
         var model = FsHarness.Random(4 << 20, 99);
         await h.WriteAsync(ino, 0, model);
@@ -190,16 +176,16 @@ public class CompactionTests
         int objects = h.ObjectCount();
         var meta = h.Meta.OpenVolume(h.VolumeId);
         Assert.Equal(FsStatus.Ok, await h.FsInternal.Compactor!.CompactAsync(meta, ino, 0, CancellationToken.None));
-        Assert.Equal(21, SliceCount(h, ino, 0));
+        Assert.Equal(21, h.Slices(ino).Count);
         Assert.Equal(objects, h.ObjectCount());
-        await CheckAsync(h, ino, model);
+        await h.CheckAsync(ino, model);
     }
 
     [Fact]
     public async Task AChunkWrittenInBlockSizedSlicesIsNotRewritten()
     {
         // 12 slices of 1-4 MiB (a sequential write flushed piecewise) are not fragments: no copy, no new objects.
-        await using var h = new FsHarness(Backend.Memory, Compacting());
+        await using var h = new FsHarness(Backend.Memory, FsHarness.Compacting(8));
         ulong ino = h.NewFile("seq");
         var model = FsHarness.Random(12 << 20, 7);
         for (int i = 0; i < 12; i++)
@@ -207,38 +193,13 @@ public class CompactionTests
             await h.WriteAsync(ino, (long)i << 20, model.AsMemory(i << 20, 1 << 20).ToArray());
             await h.CommitAsync(ino);
         }
-        Assert.Equal(12, SliceCount(h, ino, 0));
+        Assert.Equal(12, h.Slices(ino).Count);
         int objects = h.ObjectCount();
         var meta = h.Meta.OpenVolume(h.VolumeId);
         Assert.Equal(FsStatus.Ok, await h.FsInternal.Compactor!.CompactAsync(meta, ino, 0, CancellationToken.None));
-        Assert.Equal(12, SliceCount(h, ino, 0));
+        Assert.Equal(12, h.Slices(ino).Count);
         Assert.Equal(objects, h.ObjectCount());
         Assert.Equal(0, h.Fs.Compactions);
-        await CheckAsync(h, ino, model);
-    }
-
-    /// <summary>The file reads back as the model up to its size (the model may be longer than the file).</summary>
-    private static async Task CheckAsync(FsHarness h, ulong ino, byte[] model)
-    {
-        int size = (int)h.Size(ino);
-        Assert.True(size <= model.Length);
-        Same(model[..size], await h.ReadAsync(ino, 0, size));
-    }
-
-    private static void Same(byte[] expected, byte[] actual)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        int diff = expected.AsSpan().CommonPrefixLength(actual);
-        Assert.True(diff == expected.Length, $"bytes differ at {diff}");
-    }
-
-    private static async Task PollAsync(Func<bool> condition, Func<string>? state = null)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached" + (state is null ? "" : ": " + state()));
-            await Task.Delay(20);
-        }
+        await h.CheckAsync(ino, model);
     }
 }

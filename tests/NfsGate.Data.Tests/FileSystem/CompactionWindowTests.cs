@@ -13,13 +13,6 @@ public class CompactionWindowTests
 {
     private const int Ki = 1 << 10, Mi = 1 << 20, Block = Layout.BlockSize;
 
-    private static FileSystemOptions Options(int sliceCount)
-    {
-        var o = FsHarness.Fast();
-        o.CompactSliceCount = sliceCount;
-        return o;
-    }
-
     /// <summary>One 64 MiB chunk written in 1 MiB NFS writes and committed once: big slices, no fragments.</summary>
     private static async Task<(ulong Ino, byte[] Model, HashSet<ulong> BaseIds)> BigFileAsync(FsHarness h)
     {
@@ -28,14 +21,8 @@ public class CompactionWindowTests
         for (int i = 0; i < 64; i++) await h.WriteAsync(ino, (long)i * Mi, model.AsSpan(i * Mi, Mi).ToArray());
         await h.CommitAsync(ino);
         var ids = new HashSet<ulong>();
-        foreach (var s in Slices(h, ino)) ids.Add(s.Id);
+        foreach (var s in h.Slices(ino)) ids.Add(s.Id);
         return (ino, model, ids);
-    }
-
-    private static IReadOnlyList<Slice> Slices(FsHarness h, ulong ino)
-    {
-        Assert.Equal(FsStatus.Ok, h.Meta.OpenVolume(h.VolumeId).ReadChunk(ino, 0, out var slices));
-        return slices;
     }
 
     /// <summary>Counts the bytes of every block put from now on (the key ends in the block's length).</summary>
@@ -54,7 +41,7 @@ public class CompactionWindowTests
     [Fact]
     public async Task OnlyFragmentedWindowsAreCopiedAndARacingWriteStaysOnTop()
     {
-        var options = Options(1000); // no background compaction while fragmenting
+        var options = FsHarness.Compacting(1000); // no background compaction while fragmenting
         await using var h = new FsHarness(Backend.Memory, options);
         var (ino, model, baseIds) = await BigFileAsync(h);
         // Ten 64 KiB overwrites in each of windows 2, 7 and 13: 640 KiB of fragments per 4 MiB window.
@@ -69,10 +56,10 @@ public class CompactionWindowTests
                 await h.CommitAsync(ino);
                 piece.CopyTo(model, off);
             }
-        int before = Slices(h, ino).Count;
+        int before = h.Slices(ino).Count;
         Assert.True(before >= 31, $"{before} slices");
-        await PollAsync(() => h.FsInternal.Compactor!.Idle);
-        await CheckAsync(h, ino, model);
+        await FsHarness.PollAsync(() => h.FsInternal.Compactor!.Idle);
+        await h.CheckAsync(ino, model);
 
         var puts = CountPuts(h);
         options.CompactSliceCount = 8;
@@ -91,31 +78,28 @@ public class CompactionWindowTests
         Assert.Equal(FsStatus.Ok, await h.FsInternal.Compactor.CompactAsync(meta, ino, 0, CancellationToken.None));
         Assert.Equal(0, h.Fs.CompactionConflicts);
         racing.CopyTo(model, racingAt);
-        await CheckAsync(h, ino, model);
+        await h.CheckAsync(ino, model);
 
         // The racing flush notified the chunk again; one 4 KiB fragment is not worth a copy. The three windows were
         // put once, plus the racing 4 KiB, not the 64 MiB chunk.
-        await PollAsync(() => h.FsInternal.Compactor.Idle);
+        await FsHarness.PollAsync(() => h.FsInternal.Compactor.Idle);
         Assert.Equal(0, h.Fs.CompactionConflicts);
         Assert.Equal(windows.Length * (long)Block + racing.Length, puts());
-        var after = Slices(h, ino);
+        var after = h.Slices(ino);
         Assert.Equal(racingAt % Mi, after[^1].Pos % Mi); // the racing piece is last: it wins over what lies below
         // Each copied window splits at most one base slice reference in two.
         Assert.True(after.Count <= baseIds.Count + 2 * windows.Length + 1, $"{after.Count} slices from {baseIds.Count} base slices");
         long keptBytes = after.Where(s => baseIds.Contains(s.Id)).Sum(s => (long)s.Len);
         Assert.Equal(64L * Mi - windows.Length * (long)Block, keptBytes);
-        await CheckAsync(h, ino, model);
+        await h.CheckAsync(ino, model);
 
         // Once the deletes are done, exactly the listed slices' blocks exist: kept big slices did not lose theirs.
-        await PollAsync(() => h.Meta.PendingDeletes(1000).Count == 0);
-        var live = new HashSet<string>();
-        foreach (var sl in Slices(h, ino))
-            for (int b = 0; b < ObjectKeys.BlockCount(sl.Size); b++)
-                live.Add(ObjectKeys.BlockKey(sl.Id, b, ObjectKeys.BlockLength(sl.Size, b)));
-        await PollAsync(() => h.ObjectKeys().ToHashSet().SetEquals(live));
-        await CheckAsync(h, ino, model);
+        await FsHarness.PollAsync(() => h.Meta.PendingDeletes(1000).Count == 0);
+        var live = h.LiveBlockKeys(ino);
+        await FsHarness.PollAsync(() => h.ObjectKeys().ToHashSet().SetEquals(live));
+        await h.CheckAsync(ino, model);
         await h.CrashAndRestartAsync();
-        await CheckAsync(h, ino, model);
+        await h.CheckAsync(ino, model);
     }
 
     [Fact]
@@ -123,13 +107,13 @@ public class CompactionWindowTests
     {
         // Over 250 scattered 4 KiB overwrites in two windows push the list past the hard limit: the compaction that must
         // happen copies those two windows (8 MiB), where a copy of the whole run would upload 64 MiB.
-        await using var h = new FsHarness(Backend.Memory, Options(100_000)); // only the hard limit compacts here
+        await using var h = new FsHarness(Backend.Memory, FsHarness.Compacting(100_000)); // only the hard limit compacts here
         var (ino, model, baseIds) = await BigFileAsync(h);
         var puts = CountPuts(h);
         var rng = new Random(5);
         // Stops at the first list past the limit: a later write would race the compaction it triggers.
         int pieces = 0;
-        for (int i = 0; Slices(h, ino).Count <= NfsGate.FileSystem.Compaction.SliceCompactor.HardSliceLimit; i++, pieces++)
+        for (int i = 0; h.Slices(ino).Count <= NfsGate.FileSystem.Compaction.SliceCompactor.HardSliceLimit; i++, pieces++)
         {
             long off = (i % 2 == 0 ? 3L : 9L) * Block + rng.Next(0, Block / (4 * Ki)) * 4L * Ki;
             var piece = FsHarness.Random(4 * Ki, 1000 + i);
@@ -137,33 +121,11 @@ public class CompactionWindowTests
             await h.CommitAsync(ino);
             piece.CopyTo(model, off);
         }
-        await PollAsync(() => h.Fs.Compactions > 0 && h.FsInternal.Compactor!.Idle);
+        await FsHarness.PollAsync(() => h.Fs.Compactions > 0 && h.FsInternal.Compactor!.Idle);
         Assert.Equal(2L * Block, puts() - pieces * 4L * Ki);
-        var after = Slices(h, ino);
+        var after = h.Slices(ino);
         Assert.True(after.Count <= baseIds.Count + 4, $"{after.Count} slices from {baseIds.Count} base slices");
         Assert.Equal(64L * Mi - 2L * Block, after.Where(s => baseIds.Contains(s.Id)).Sum(s => (long)s.Len));
-        await CheckAsync(h, ino, model);
-    }
-
-    /// <summary>Reads the file in 4 MiB pieces and compares with the model.</summary>
-    private static async Task CheckAsync(FsHarness h, ulong ino, byte[] model)
-    {
-        Assert.Equal((ulong)model.Length, h.Size(ino));
-        for (int off = 0; off < model.Length; off += Block)
-        {
-            var got = await h.ReadAsync(ino, off, Block);
-            int diff = model.AsSpan(off, Block).CommonPrefixLength(got);
-            Assert.True(diff == Block && got.Length == Block, $"bytes differ at {off + diff}");
-        }
-    }
-
-    private static async Task PollAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached");
-            await Task.Delay(20);
-        }
+        await h.CheckAsync(ino, model);
     }
 }

@@ -67,6 +67,14 @@ internal sealed class FsHarness : IAsyncDisposable
         StagingDrainTimeout = TimeSpan.Zero,
     };
 
+    /// <summary><see cref="Fast"/>, compacting a chunk once it has more than <paramref name="sliceCount"/> slices (0: never).</summary>
+    public static FileSystemOptions Compacting(int sliceCount)
+    {
+        var o = Fast();
+        o.CompactSliceCount = sliceCount;
+        return o;
+    }
+
     public bool Writeback => Options.CommitMode == CommitMode.Writeback;
 
     /// <summary>
@@ -166,6 +174,53 @@ internal sealed class FsHarness : IAsyncDisposable
     }
 
     public OpResult Truncate(ulong ino, ulong size) => Vol.SetAttr(Credential.Root, ino, new SetAttrRequest { Size = size }, null);
+
+    /// <summary>The slice list of one chunk of a file, as the metadata holds it (newest last).</summary>
+    public IReadOnlyList<Slice> Slices(ulong ino, uint chunk = 0)
+    {
+        Assert.Equal(FsStatus.Ok, Meta.OpenVolume(VolumeId).ReadChunk(ino, chunk, out var slices));
+        return slices;
+    }
+
+    /// <summary>The object keys of every block of the slices a chunk lists: what must exist once deletes are done.</summary>
+    public HashSet<string> LiveBlockKeys(ulong ino, uint chunk = 0)
+    {
+        var live = new HashSet<string>();
+        foreach (var sl in Slices(ino, chunk))
+            for (int b = 0; b < NfsGate.FileSystem.ObjectKeys.BlockCount(sl.Size); b++)
+                live.Add(NfsGate.FileSystem.ObjectKeys.BlockKey(sl.Id, b, NfsGate.FileSystem.ObjectKeys.BlockLength(sl.Size, b)));
+        return live;
+    }
+
+    /// <summary>
+    /// Reads the file in 1 MiB pieces (a client's READ size) and compares with the model. The file's size must be the
+    /// model's, or, with <paramref name="modelMayBeLonger"/>, at most the model's (only the file's bytes are compared).
+    /// </summary>
+    public async Task CheckAsync(ulong ino, byte[] model, bool modelMayBeLonger = false)
+    {
+        const int Piece = 1 << 20;
+        ulong size = Size(ino);
+        if (modelMayBeLonger) Assert.True(size <= (ulong)model.Length, $"file is {size} bytes, the model {model.Length}");
+        else Assert.Equal((ulong)model.Length, size);
+        for (long off = 0; off < (long)size; off += Piece)
+        {
+            int n = (int)Math.Min(Piece, (long)size - off);
+            var got = await ReadAsync(ino, off, n);
+            int same = model.AsSpan((int)off, n).CommonPrefixLength(got);
+            Assert.True(same == n && got.Length == n, $"bytes differ at {off + same}");
+        }
+    }
+
+    /// <summary>Waits up to 20 s for <paramref name="condition"/>; <paramref name="state"/> says what was seen if it never holds.</summary>
+    public static async Task PollAsync(Func<bool> condition, Func<string>? state = null)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached in 20 s" + (state is null ? "" : ": " + state()));
+            await Task.Delay(20);
+        }
+    }
 
     public static byte[] Random(int n, int seed)
     {

@@ -16,7 +16,7 @@ public class PackedFlushTests
     [Fact]
     public async Task ScatteredSmallRunsOfAChunkAreOneObject()
     {
-        await using var h = new FsHarness(Backend.Memory, NoCompaction());
+        await using var h = new FsHarness(Backend.Memory, FsHarness.Compacting(0));
         ulong ino = h.NewFile("f");
         var model = new byte[70 * Mi];
         long puts = h.Store.Calls(ObjectOps.Put);
@@ -36,28 +36,27 @@ public class PackedFlushTests
         await h.CommitAsync(ino);
 
         Assert.Equal(4, h.Store.Calls(ObjectOps.Put) - puts); // packed chunk 0, packed chunk 1, the run's 2 blocks
-        var meta = h.Meta.OpenVolume(h.VolumeId);
-        Assert.Equal(FsStatus.Ok, meta.ReadChunk(ino, 0, out var chunk0));
+        var chunk0 = h.Slices(ino, 0);
         Assert.Equal(20, chunk0.Count);
         Assert.Single(chunk0.Select(s => s.Id).Distinct());
         Assert.All(chunk0, s => Assert.Equal(20u * 4 * Ki, s.Size));
-        Assert.Equal(FsStatus.Ok, meta.ReadChunk(ino, 1, out var chunk1));
+        var chunk1 = h.Slices(ino, 1);
         Assert.Equal(6, chunk1.Count);
         Assert.Equal(2, chunk1.Select(s => s.Id).Distinct().Count());
 
-        await CheckAsync(h, ino, model);
+        await h.CheckAsync(ino, model);
         await h.CrashAndRestartAsync();
-        await CheckAsync(h, ino, model);
+        await h.CheckAsync(ino, model);
 
         // One id shared by 20 references: removing the file deletes its objects once, and all of them.
         Assert.Equal(FsStatus.Ok, h.Vol.Remove(Credential.Root, INamespace.RootInode, "f").Status);
-        await PollAsync(() => h.ObjectCount() == 0);
+        await FsHarness.PollAsync(() => h.ObjectCount() == 0);
     }
 
     [Fact]
     public async Task APackedSliceLargerThanABlockSplitsPiecesAcrossBlocks()
     {
-        await using var h = new FsHarness(Backend.Memory, NoCompaction());
+        await using var h = new FsHarness(Backend.Memory, FsHarness.Compacting(0));
         ulong ino = h.NewFile("f");
         var model = new byte[29 * Mi + 400 * Ki];
         // 30 runs of 300 KiB, 1 MiB apart: 8.8 MiB packed, so blocks 0/1 and 1/2 boundaries fall inside runs.
@@ -69,16 +68,16 @@ public class PackedFlushTests
         }
         await h.CommitAsync(ino);
         Assert.Equal(3, h.ObjectCount());
-        await CheckAsync(h, ino, model);
+        await h.CheckAsync(ino, model);
         await h.CrashAndRestartAsync();
-        await CheckAsync(h, ino, model);
+        await h.CheckAsync(ino, model);
     }
 
     [Fact]
     public async Task ConcurrentStableWritesShareFlushes()
     {
         // Disk: the object store's puts complete asynchronously, so writes arriving during a flush queue behind it.
-        await using var h = new FsHarness(Backend.Disk, NoCompaction());
+        await using var h = new FsHarness(Backend.Disk, FsHarness.Compacting(0));
         ulong ino = h.NewFile("f");
         var model = new byte[15 * Mi + 12 * Ki];
         var pieces = Enumerable.Range(0, 16).Select(i => (Off: i * (long)Mi + 8 * Ki, Data: FsHarness.Random(4 * Ki, i + 1))).ToArray();
@@ -93,35 +92,6 @@ public class PackedFlushTests
         Assert.InRange(h.Store.Calls(ObjectOps.Put) - puts, 1, 8);
 
         await h.CrashAndRestartAsync(); // nothing was committed: the FILE_SYNC replies alone promised durability
-        await CheckAsync(h, ino, model);
-    }
-
-    private static FileSystemOptions NoCompaction()
-    {
-        var o = FsHarness.Fast();
-        o.CompactSliceCount = 0;
-        return o;
-    }
-
-    private static async Task CheckAsync(FsHarness h, ulong ino, byte[] model)
-    {
-        Assert.Equal((ulong)model.Length, h.Size(ino));
-        for (int off = 0; off < model.Length; off += Mi)
-        {
-            int n = Math.Min(Mi, model.Length - off);
-            var got = await h.ReadAsync(ino, off, n);
-            int diff = model.AsSpan(off, n).CommonPrefixLength(got);
-            Assert.True(diff == n && got.Length == n, $"bytes differ at {off + diff}");
-        }
-    }
-
-    private static async Task PollAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met in 20 s");
-            await Task.Delay(20);
-        }
+        await h.CheckAsync(ino, model);
     }
 }
