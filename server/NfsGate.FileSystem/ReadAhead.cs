@@ -12,8 +12,9 @@ namespace NfsGate.FileSystem;
 /// <see cref="IPrefetchingStore.PrefetchAsync"/> and not awaited. At most
 /// <see cref="FileSystemOptions.ReadAheadConcurrency"/> run at once and a key in flight or prefetched lately is not asked for
 /// again, so many readers of one hot file cause one prefetch per block and read-ahead never queues unbounded work:
-/// when the cap is reached the rest of the range is left for the stream's next read. Failures are only logged at
-/// debug level: a prefetch is a hint, and the foreground read of that block retries and reports on its own.
+/// when the cap is reached the rest of the range is remembered (at most <see cref="MaxDeferred"/> ranges, each within
+/// a stream's window) and issued as slots free up, and the stream's next read asks for it again too. Failures are
+/// only logged at debug level: a prefetch is a hint, and the foreground read of that block retries and reports on its own.
 /// </summary>
 internal sealed class ReadAhead(IPrefetchingStore store, FileSystemOptions options, ILogger logger)
 {
@@ -33,6 +34,18 @@ internal sealed class ReadAhead(IPrefetchingStore store, FileSystemOptions optio
     private readonly Lock _recentLock = new();
     private readonly HashSet<string> _recent = new(StringComparer.Ordinal);
     private readonly Queue<string> _recentOrder = new();
+
+    /// <summary>
+    /// Deferred ranges kept for issuing when a slot frees up: one per file region, oldest dropped beyond this. A
+    /// freed slot used to stay idle until the next READ, and none comes while the reader waits on an earlier block
+    /// (all its READs wait on the same one), so a block landing out of order left S3 one request short until then.
+    /// </summary>
+    internal const int MaxDeferred = 64;
+
+    private readonly record struct Deferral(IVolumeMeta Meta, ulong Ino, long From, long To);
+
+    private readonly Lock _deferredLock = new();
+    private readonly List<Deferral> _deferrals = []; // oldest first
     private readonly CancellationTokenSource _stop = new();
     private readonly int _cap = options.ReadAheadConcurrency;
     private int _active;
@@ -55,13 +68,27 @@ internal sealed class ReadAhead(IPrefetchingStore store, FileSystemOptions optio
     /// Returns the offset up to which every block was issued (or is in flight already): <paramref name="to"/>
     /// unless the cap was reached. Synchronous: the store is called before this returns.
     /// </summary>
-    public long Issue(IVolumeMeta meta, ulong ino, long from, long to) =>
-        FileBlocks.Visit(meta, ino, from, to, (block, _) => TryStart(block.Key));
+    public long Issue(IVolumeMeta meta, ulong ino, long from, long to)
+    {
+        long issued = FileBlocks.Visit(meta, ino, from, to, (block, _) => TryStart(block.Key));
+        if (issued < to) Defer(new Deferral(meta, ino, issued, to), newest: true);
+        return issued;
+    }
 
-    /// <summary>False only when the cap is reached; a key in flight already counts as started.</summary>
+    /// <summary>Ranges waiting for a free slot (tests).</summary>
+    internal int DeferredRanges
+    {
+        get { lock (_deferredLock) return _deferrals.Count; }
+    }
+
+    /// <summary>
+    /// False only when the cap is reached. A key in flight already counts as started, also when the cache is
+    /// fetching it for someone else (a foreground read): joining that fetch costs no request, so it takes no slot.
+    /// </summary>
     private bool TryStart(string key)
     {
-        if (_inflight.ContainsKey(key) || (IsRecent(key) && (_cache is null || _cache.IsCached(key)))) return true;
+        if (_inflight.ContainsKey(key) || (_cache is not null && _cache.IsFetching(key))
+            || (IsRecent(key) && (_cache is null || _cache.IsCached(key)))) return true;
         if (Interlocked.Increment(ref _active) > _cap)
         {
             Interlocked.Decrement(ref _active);
@@ -80,13 +107,14 @@ internal sealed class ReadAhead(IPrefetchingStore store, FileSystemOptions optio
 
     private async Task RunAsync(string key)
     {
-        bool done = false;
+        bool done = false, waited = false;
         try
         {
             // The slot bounds requests to the inner store: it is free once the block cache holds the bytes in memory,
             // not only after their cache file is written (a reader arriving meanwhile joins that fetch).
-            if (_cache is not null) await _cache.PrefetchAsync(key, untilCached: false, _stop.Token).ConfigureAwait(false);
-            else await store.PrefetchAsync(key, _stop.Token).ConfigureAwait(false);
+            var prefetch = _cache is not null ? _cache.PrefetchAsync(key, untilCached: false, _stop.Token) : store.PrefetchAsync(key, _stop.Token);
+            waited = !prefetch.IsCompleted;
+            await prefetch.ConfigureAwait(false);
             done = true;
         }
         catch (Exception ex)
@@ -99,6 +127,60 @@ internal sealed class ReadAhead(IPrefetchingStore store, FileSystemOptions optio
             if (done) Remember(key);
             _inflight.TryRemove(key, out _);
             Interlocked.Decrement(ref _active);
+            // Completed inside TryStart, the caller's walk goes on with the freed slot itself.
+            if (waited) IssueDeferred();
+        }
+    }
+
+    /// <summary>Fills free slots from the deferred ranges, oldest first, without waiting for a READ.</summary>
+    private void IssueDeferred()
+    {
+        while (!_stop.IsCancellationRequested && Volatile.Read(ref _active) < _cap)
+        {
+            Deferral d;
+            lock (_deferredLock)
+            {
+                if (_deferrals.Count == 0) return;
+                d = _deferrals[0];
+                _deferrals.RemoveAt(0);
+            }
+            long issued;
+            try
+            {
+                issued = FileBlocks.Visit(d.Meta, d.Ino, d.From, d.To, (block, _) => TryStart(block.Key));
+            }
+            catch (Exception ex)
+            {
+                Log.ReadAheadFailed(logger, d.Meta.VolumeId, d.Ino, ex);
+                continue;
+            }
+            if (issued < d.To)
+            {
+                Defer(d with { From = issued }, newest: false);
+                return; // the cap is reached again
+            }
+        }
+    }
+
+    /// <summary>
+    /// Keeps a range for <see cref="IssueDeferred"/>. A newer range of the same file overlapping an older one
+    /// replaces it (the same stream asked again, from where it was cut off); <paramref name="newest"/> false puts a
+    /// range back at the front, unless a newer overlapping one arrived meanwhile.
+    /// </summary>
+    private void Defer(Deferral d, bool newest)
+    {
+        lock (_deferredLock)
+        {
+            for (int i = _deferrals.Count - 1; i >= 0; i--)
+            {
+                var o = _deferrals[i];
+                if (!ReferenceEquals(o.Meta, d.Meta) || o.Ino != d.Ino || o.To < d.From || d.To < o.From) continue;
+                if (!newest) return;
+                _deferrals.RemoveAt(i);
+            }
+            if (newest) _deferrals.Add(d);
+            else _deferrals.Insert(0, d);
+            if (_deferrals.Count > MaxDeferred) _deferrals.RemoveAt(0);
         }
     }
 

@@ -166,6 +166,13 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         lock (_lock) return _policy.Get(key) is not null;
     }
 
+    /// <summary>Whether a fetch of <paramref name="key"/> is in flight now (its bytes may have landed, its file not yet). Not an access.</summary>
+    public bool IsFetching(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        lock (_lock) return _inflight.ContainsKey(key);
+    }
+
     /// <summary>Fetches <paramref name="key"/> into the cache unless it is there (joining a fetch in flight). Not a read: no hit, miss or access is counted.</summary>
     public Task PrefetchAsync(string key, CancellationToken ct = default) => PrefetchAsync(key, untilCached: true, ct);
 
