@@ -70,10 +70,14 @@ internal sealed class ReadAhead(IPrefetchingStore store, FileSystemOptions optio
     /// </summary>
     public long Issue(IVolumeMeta meta, ulong ino, long from, long to)
     {
-        long issued = FileBlocks.Visit(meta, ino, from, to, (block, _) => TryStart(block.Key));
+        long issued = Start(meta, ino, from, to);
         if (issued < to) Defer(new Deferral(meta, ino, issued, to), newest: true);
         return issued;
     }
+
+    /// <summary>Starts the blocks of [from, to) in order until the cap stops it; returns how far it got.</summary>
+    private long Start(IVolumeMeta meta, ulong ino, long from, long to) =>
+        FileBlocks.Visit(meta, ino, from, to, (block, _) => TryStart(block.Key));
 
     /// <summary>Ranges waiting for a free slot (tests).</summary>
     internal int DeferredRanges
@@ -147,7 +151,7 @@ internal sealed class ReadAhead(IPrefetchingStore store, FileSystemOptions optio
             long issued;
             try
             {
-                issued = FileBlocks.Visit(d.Meta, d.Ino, d.From, d.To, (block, _) => TryStart(block.Key));
+                issued = Start(d.Meta, d.Ino, d.From, d.To);
             }
             catch (Exception ex)
             {
