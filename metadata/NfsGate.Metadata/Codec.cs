@@ -147,6 +147,32 @@ public static class Codec
         return Encoding.UTF8.GetString(s[1..]);
     }
 
+    /// <summary>
+    /// An inline slice's row: when it was written and the one chunk that references it (so a sweep can find the chunk
+    /// from the row alone, also after a restart), then the bytes.
+    /// </summary>
+    public static byte[] EncodeInline(ulong ms, uint vol, ulong ino, uint chunk, ReadOnlySpan<byte> bytes)
+    {
+        var b = new byte[InlineHeader + bytes.Length];
+        b[0] = Version;
+        BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(1), ms);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(9), vol);
+        BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(13), ino);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(21), chunk);
+        bytes.CopyTo(b.AsSpan(InlineHeader));
+        return b;
+    }
+
+    /// <summary>Bytes before an inline row's data.</summary>
+    public const int InlineHeader = 25;
+
+    public static InlineRow DecodeInlineRow(ulong id, ReadOnlySpan<byte> s)
+    {
+        CheckVersion(s, InlineHeader);
+        return new InlineRow(id, BinaryPrimitives.ReadUInt64LittleEndian(s[1..]), BinaryPrimitives.ReadUInt32LittleEndian(s[9..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(s[13..]), BinaryPrimitives.ReadUInt32LittleEndian(s[21..]), s.Length - InlineHeader);
+    }
+
     public static byte[] EncodeU64(ulong v)
     {
         var b = new byte[9];

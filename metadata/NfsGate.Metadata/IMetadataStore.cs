@@ -28,8 +28,17 @@ public interface IMetadataStore : IDisposable
     /// <summary>Up to <paramref name="max"/> objects waiting for deletion, oldest first.</summary>
     IReadOnlyList<DeadSlice> PendingDeletes(int max);
 
-    /// <summary>Removes entries from the delete queue after their objects are gone.</summary>
+    /// <summary>Removes entries from the delete queue after their objects are gone (and an inline slice's bytes with them).</summary>
     void AckDeletes(IReadOnlyList<DeadSlice> done);
+
+    /// <summary>
+    /// Copies bytes [<paramref name="offset"/>, offset + dest.Length) of inline slice <paramref name="id"/> into
+    /// <paramref name="dest"/>; false when the slice's row is gone or shorter (deleted after a compaction's grace period).
+    /// </summary>
+    bool ReadInline(ulong id, uint offset, Span<byte> dest);
+
+    /// <summary>Up to <paramref name="max"/> inline rows, in slice id order (oldest first), without their bytes.</summary>
+    IReadOnlyList<InlineRow> InlineRows(int max);
 }
 
 /// <summary>
@@ -108,6 +117,10 @@ public interface IVolumeMeta : INamespace
     /// <summary>The slices of one chunk, in write order (later wins). Empty for a hole.</summary>
     FsStatus ReadChunk(ulong ino, uint chunkIndex, out IReadOnlyList<Slice> slices);
 
-    /// <summary>Appends slices (already uploaded) to chunks atomically. Stale if the inode is gone (the slices are then queued for deletion).</summary>
-    FsStatus AddSlices(ulong ino, IReadOnlyList<(uint Chunk, Slice Slice)> slices, bool durable);
+    /// <summary>
+    /// Appends slices (already uploaded, or inline: their bytes in <paramref name="inline"/>, stored in the same
+    /// transaction) to chunks atomically. Stale if the inode is gone (the slices are then queued for deletion, and
+    /// inline bytes are not stored).
+    /// </summary>
+    FsStatus AddSlices(ulong ino, IReadOnlyList<(uint Chunk, Slice Slice)> slices, bool durable, IReadOnlyList<InlineData>? inline = null);
 }

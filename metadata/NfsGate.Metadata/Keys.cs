@@ -34,6 +34,7 @@ namespace NfsGate.Metadata;
 /// | delete queue       | 'L' ms:u64 slice:u64                   | ver, size:u32 (ms = Unix time it was queued)   |
 /// | delete queue index | 'M' slice:u64                          | ver, ms:u64 (finds the 'L' key from a slice id)|
 /// | node heartbeat      | 'H' node id:utf8                       | ver, JSON (Hosting/MembershipRecord.cs)        |
+/// | inline slice data  | 'J' slice:u64 (with Slice.InlineFlag)  | ver, ms:u64, vol:u32, ino:u64, chunk:u32, bytes (Codec.EncodeInline) |
 ///
 /// Counters carry no version byte: their format is fixed by IKvTxn.IncrementBy.
 /// Integers inside values are little-endian (they are never compared bytewise).
@@ -162,6 +163,19 @@ public static class Keys
     public static readonly byte[] DeleteQueueEnd = [(byte)'L' + 1];
 
     public static ulong SliceIdOfDeleteQueue(ReadOnlySpan<byte> key) => BinaryPrimitives.ReadUInt64BigEndian(key[9..]);
+
+    /// <summary>The bytes of an inline slice (a small flush committed in the metadata; compaction moves them to objects).</summary>
+    public static byte[] InlineData(ulong slice)
+    {
+        var k = new byte[9];
+        k[0] = (byte)'J';
+        BinaryPrimitives.WriteUInt64BigEndian(k.AsSpan(1), slice);
+        return k;
+    }
+
+    public static readonly byte[] InlineDataStart = [(byte)'J'];
+    public static readonly byte[] InlineDataEnd = [(byte)'J' + 1];
+    public static ulong SliceIdOfInlineData(ReadOnlySpan<byte> key) => BinaryPrimitives.ReadUInt64BigEndian(key[1..]);
 
     public static byte[] DeleteIndex(ulong slice)
     {

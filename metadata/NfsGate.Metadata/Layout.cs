@@ -21,7 +21,25 @@ public static class Layout
 /// The slice's object data is <see cref="Size"/> bytes; the visible part is [<see cref="Off"/>, Off+Len) of it,
 /// placed at <see cref="Pos"/> within the chunk.
 /// </summary>
-public readonly record struct Slice(ulong Id, uint Size, uint Pos, uint Off, uint Len);
+public readonly record struct Slice(ulong Id, uint Size, uint Pos, uint Off, uint Len)
+{
+    /// <summary>
+    /// Set in the id of a slice whose bytes live in the metadata store itself (an <see cref="Keys.InlineData"/> row)
+    /// instead of in block objects. Allocated ids never reach it (2^62), so an id with it is inline and nothing else.
+    /// </summary>
+    public const ulong InlineFlag = 1UL << 62;
+
+    /// <summary>The slice's bytes are an inline row, not objects: no block to fetch, prefetch, check or delete.</summary>
+    public bool IsInline => IsInlineId(Id);
+
+    public static bool IsInlineId(ulong id) => (id & InlineFlag) != 0;
+}
+
+/// <summary>The bytes of an inline slice, committed with the slice references that use them (see <see cref="Slice.InlineFlag"/>).</summary>
+public readonly record struct InlineData(ulong Id, ReadOnlyMemory<byte> Bytes);
 
 /// <summary>An object that no slice references any more, queued for asynchronous deletion.</summary>
 public readonly record struct DeadSlice(ulong Id, uint Size);
+
+/// <summary>Where an inline slice's row says it belongs (for the sweep that moves inline bytes into objects).</summary>
+public readonly record struct InlineRow(ulong Id, ulong WrittenMs, uint Volume, ulong Inode, uint Chunk, int Length);

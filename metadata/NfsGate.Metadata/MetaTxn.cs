@@ -14,7 +14,7 @@ internal sealed class MetaTxn(IKvTxn kv, uint vol, Timespec now)
     public readonly Timespec Now = now;
 
     /// <summary>The deletion-queue timestamp: milliseconds since the Unix epoch.</summary>
-    private ulong NowMs => (ulong)Math.Max(0, Now.Seconds * 1000 + Now.Nanos / 1_000_000);
+    public ulong NowMs => (ulong)Math.Max(0, Now.Seconds * 1000 + Now.Nanos / 1_000_000);
 
     public bool TryGetAttr(ulong ino, out Attr a)
     {

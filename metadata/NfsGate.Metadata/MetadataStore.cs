@@ -92,9 +92,31 @@ public sealed class MetadataStore(IKvStore kv, ILogger? logger = null) : IMetada
                 if (v is null) continue; // acknowledged twice: already gone
                 t.Delete(Keys.DeleteQueue(Codec.DecodeU64(v), done[i].Id));
                 t.Delete(index);
+                if (Slice.IsInlineId(done[i].Id)) t.Delete(Keys.InlineData(done[i].Id));
             }
             return 0;
         });
+    }
+
+    public bool ReadInline(ulong id, uint offset, Span<byte> dest)
+    {
+        var v = kv.Read(r => r.Get(Keys.InlineData(id)));
+        if (v is null || v.Length < Codec.InlineHeader || v[0] != Codec.Version || (long)offset + dest.Length > v.Length - Codec.InlineHeader) return false;
+        v.AsSpan(Codec.InlineHeader + (int)offset, dest.Length).CopyTo(dest);
+        return true;
+    }
+
+    public IReadOnlyList<InlineRow> InlineRows(int max)
+    {
+        if (max < 1) return [];
+        var page = kv.Read(r => r.Scan(Keys.InlineDataStart, Keys.InlineDataEnd, max));
+        var rows = new List<InlineRow>(page.Count);
+        foreach (var (key, value) in page)
+        {
+            try { rows.Add(Codec.DecodeInlineRow(Keys.SliceIdOfInlineData(key), value)); }
+            catch (InvalidDataException) { } // fsck reports a malformed row; the sweep has nothing to act on
+        }
+        return rows;
     }
 
     /// <summary>The store owns the engine it was given and disposes it.</summary>

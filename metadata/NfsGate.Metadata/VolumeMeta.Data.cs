@@ -51,7 +51,7 @@ public sealed partial class VolumeMeta
         return exists ? FsStatus.Ok : FsStatus.Stale;
     }
 
-    public FsStatus AddSlices(ulong ino, IReadOnlyList<(uint Chunk, Slice Slice)> slices, bool durable)
+    public FsStatus AddSlices(ulong ino, IReadOnlyList<(uint Chunk, Slice Slice)> slices, bool durable, IReadOnlyList<InlineData>? inline = null)
     {
         var now = Timespec.Now();
         return _kv.Transact(t =>
@@ -63,6 +63,8 @@ public sealed partial class VolumeMeta
                 for (int i = 0; i < slices.Count; i++) tx.QueueDead(slices[i].Slice);
                 return FsStatus.Stale;
             }
+            if (inline is not null)
+                foreach (var d in inline) t.Set(Keys.InlineData(d.Id), Codec.EncodeInline(tx.NowMs, _vol, ino, ChunkOf(slices, d.Id), d.Bytes.Span));
             // Group by chunk without LINQ: usually all slices of one call share a chunk.
             int start = 0;
             while (start < slices.Count)
@@ -77,5 +79,13 @@ public sealed partial class VolumeMeta
             }
             return FsStatus.Ok;
         }, durable);
+    }
+
+    /// <summary>The chunk the references to slice <paramref name="id"/> are in (a packed slice never spans chunks).</summary>
+    private static uint ChunkOf(IReadOnlyList<(uint Chunk, Slice Slice)> slices, ulong id)
+    {
+        for (int i = 0; i < slices.Count; i++)
+            if (slices[i].Slice.Id == id) return slices[i].Chunk;
+        throw new ArgumentException($"inline data for slice {id}, which none of the slices references");
     }
 }

@@ -69,6 +69,7 @@ internal sealed class BackgroundDeleter(IMetadataStore meta, IObjectStore store,
     private async Task<bool> DeleteSliceAsync(DeadSlice dead, CancellationToken ct)
     {
         if (dead.Id == 0) return true; // a hole: never an object
+        if (Slice.IsInlineId(dead.Id)) return true; // its row in the metadata goes with the acknowledgement
         try
         {
             int blocks = ObjectKeys.BlockCount(dead.Size);

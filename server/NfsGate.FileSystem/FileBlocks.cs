@@ -30,6 +30,7 @@ public static class FileBlocks
             foreach (var r in SliceIntervals.Visible(slices, a, b))
             {
                 if ((ulong)r.Off + r.Len > r.Size) return to;
+                if (Slice.IsInlineId(r.Id)) continue; // bytes in the metadata: no object to prefetch or warm
                 for (long pos = r.Off, rEnd = (long)r.Off + r.Len; pos < rEnd;)
                 {
                     int block = (int)(pos / Layout.BlockSize);

@@ -94,6 +94,21 @@ public sealed class FileSystemOptions
     /// </summary>
     public int CompactSliceCount { get; set; } = 16;
 
+    /// <summary>
+    /// A flush's packed small pieces of one chunk, at most this many bytes together, are committed inline in the
+    /// metadata instead of as an object (see <see cref="SliceUploader.StoreAsync"/>); compaction later moves them into
+    /// objects. 0 disables it. 64 KiB: sixteen 4 KiB random writes, the group a FILE_SYNC burst forms, while a
+    /// sequential writer's flushes (whole blocks) never qualify, so metadata holds only small, short-lived bytes.
+    /// </summary>
+    public int InlineMaxBytes { get; set; } = 64 << 10;
+
+    /// <summary>
+    /// Inline bytes older than this are moved into objects by a sweep, even where compaction would not copy them yet
+    /// (a few scattered writes to a big file). 30 s: a burst of random writes is merged by compaction meanwhile, and a
+    /// file written once and left alone still has its bytes in object storage within a minute.
+    /// </summary>
+    public TimeSpan InlineSweepAge { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long replaced slices' objects stay readable after a compaction (for reads that fetched the old list).</summary>
     public TimeSpan CompactDeleteGrace { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -118,6 +133,9 @@ public sealed class FileSystemOptions
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(StagingMaxRetryDelay.Ticks, nameof(StagingMaxRetryDelay));
         ArgumentOutOfRangeException.ThrowIfNegative(StagingDrainTimeout.Ticks, nameof(StagingDrainTimeout));
         ArgumentOutOfRangeException.ThrowIfNegative(CompactSliceCount, nameof(CompactSliceCount));
+        ArgumentOutOfRangeException.ThrowIfNegative(InlineMaxBytes, nameof(InlineMaxBytes));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(InlineMaxBytes, 1 << 20, nameof(InlineMaxBytes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(InlineSweepAge, TimeSpan.FromMilliseconds(10), nameof(InlineSweepAge));
         ArgumentOutOfRangeException.ThrowIfNegative(CompactDeleteGrace.Ticks, nameof(CompactDeleteGrace));
         if (CommitMode == CommitMode.Writeback && string.IsNullOrEmpty(StagingPath))
             throw new ArgumentException("writeback commit mode needs a staging directory", nameof(StagingPath));

@@ -52,6 +52,12 @@ public sealed class GatewayFileSystem : IFileSystem
     /// <summary>Compactions thrown away because a write changed the chunk meanwhile (for metrics).</summary>
     public long CompactionConflicts => Compactor?.Conflicts ?? 0;
 
+    /// <summary>Bytes of small flushes committed inline in the metadata, with no object PUT on the write path (for metrics).</summary>
+    public long InlineBytes => Uploader.InlineBytes;
+
+    /// <summary>Chunks the inline sweep queued: inline bytes compaction had not moved into objects on its own (for metrics).</summary>
+    public long InlineSweeps => Compactor?.Sweeps ?? 0;
+
     /// <summary>Writeback records fsync'ed locally but not yet uploaded (for metrics; 0 in strict mode).</summary>
     public long StagedRecords => Staging?.PendingRecords ?? 0;
 
@@ -97,6 +103,7 @@ public sealed class GatewayFileSystem : IFileSystem
         {
             Compactor = new SliceCompactor(this);
             background.Add(Task.Run(() => Compactor.RunAsync(_stop.Token)));
+            background.Add(Task.Run(() => Compactor.SweepLoopAsync(_stop.Token)));
         }
         if (options.CommitMode == CommitMode.Writeback)
         {

@@ -13,11 +13,14 @@ namespace NfsGate.FileSystem;
 internal sealed class SliceReader(GatewayFileSystem fs)
 {
     private readonly record struct Fetch(string Key, int BlockOffset, int DestOffset, int Length);
+    /// <summary>Bytes of an inline slice (a row in the metadata, see <see cref="Slice.InlineFlag"/>) for the read.</summary>
+    private readonly record struct InlineCopy(ulong Id, uint Off, int DestOffset, int Length);
 
     public async Task<FsStatus> ReadAsync(IVolumeMeta meta, ulong ino, ulong offset, Memory<byte> dest, CancellationToken ct)
     {
         if (dest.IsEmpty) return FsStatus.Ok;
         var fetches = new List<Fetch>();
+        List<InlineCopy>? inline = null;
         ulong end = offset + (ulong)dest.Length;
         for (ulong chunk = offset / Layout.ChunkSize; chunk * Layout.ChunkSize < end; chunk++)
         {
@@ -34,6 +37,11 @@ internal sealed class SliceReader(GatewayFileSystem fs)
                     return FsStatus.Io;
                 }
                 long destBase = (long)(chunkStart + r.Pos - offset);
+                if (Slice.IsInlineId(r.Id))
+                {
+                    (inline ??= []).Add(new InlineCopy(r.Id, r.Off, (int)destBase, (int)r.Len));
+                    continue;
+                }
                 for (long pos = r.Off, rEnd = (long)r.Off + r.Len; pos < rEnd;)
                 {
                     int block = (int)(pos / Layout.BlockSize);
@@ -47,6 +55,15 @@ internal sealed class SliceReader(GatewayFileSystem fs)
         }
 
         ZeroUncovered(fetches, dest.Span);
+        // After the zeroing, which knows only the object fetches. A row deleted under us (its compaction's grace
+        // period passed while this read held the old list) is an Io, as a deleted object would be.
+        if (inline is not null)
+            foreach (var f in inline)
+                if (!fs.Meta.ReadInline(f.Id, f.Off, dest.Span.Slice(f.DestOffset, f.Length)))
+                {
+                    Log.ReadFailed(fs.Logger, meta.VolumeId, ino, new ObjectStoreException($"inline slice {f.Id} is gone"));
+                    return FsStatus.Io;
+                }
         try
         {
             if (fetches.Count == 1)

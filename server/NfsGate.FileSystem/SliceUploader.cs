@@ -15,6 +15,13 @@ namespace NfsGate.FileSystem;
 /// </summary>
 internal sealed class SliceUploader(GatewayFileSystem fs)
 {
+    private long _inlineBytes, _inlineSlices;
+
+    /// <summary>Bytes committed inline (in the metadata, with no PUT on the write path) so far (for metrics).</summary>
+    public long InlineBytes => Interlocked.Read(ref _inlineBytes);
+    /// <summary>Inline slices committed so far (for metrics).</summary>
+    public long InlineSlices => Interlocked.Read(ref _inlineSlices);
+
     private readonly record struct Piece(uint Chunk, uint Pos, uint Len, long FileOffset);
 
     /// <summary>Pieces stored as one slice: Size bytes, the pieces' bytes back to back in file order.</summary>
@@ -27,10 +34,18 @@ internal sealed class SliceUploader(GatewayFileSystem fs)
 
     public async Task<FsStatus> UploadAsync(IVolumeMeta meta, ulong ino, IUploadSource source, bool durable, CancellationToken ct)
     {
-        var (status, slices) = await StoreAsync(meta.VolumeId, source, UploadLane.Client, ct).ConfigureAwait(false);
+        // Only compaction ever moves inline bytes out to objects: without it they would stay in the metadata.
+        int inlineMax = fs.Compactor is null ? 0 : fs.Options.InlineMaxBytes;
+        var (status, slices, inline) = await StoreAsync(meta.VolumeId, source, UploadLane.Client, ct, inlineMax).ConfigureAwait(false);
         if (status != FsStatus.Ok || slices.Count == 0) return status;
-        status = meta.AddSlices(ino, slices, durable);
-        if (status == FsStatus.Ok) fs.Compactor?.Notify(meta, ino, slices);
+        status = meta.AddSlices(ino, slices, durable, inline);
+        if (status != FsStatus.Ok) return status;
+        if (inline is not null)
+        {
+            Interlocked.Add(ref _inlineSlices, inline.Count);
+            foreach (var d in inline) Interlocked.Add(ref _inlineBytes, d.Bytes.Length);
+        }
+        fs.Compactor?.Notify(meta, ino, slices);
         return status;
     }
 
@@ -38,25 +53,44 @@ internal sealed class SliceUploader(GatewayFileSystem fs)
     /// Uploads the source's runs as new slices (not yet referenced by any file). On failure the blocks that did land
     /// are deleted again and the status is Io. The blocks take the volume's put options (its export's storage class)
     /// and slots of <paramref name="lane"/>.
+    /// <para>
+    /// A packed group of small pieces of at most <paramref name="inlineMax"/> bytes is not uploaded: its bytes are
+    /// returned as <see cref="InlineData"/> for the caller to commit with the slices, in the same metadata transaction.
+    /// Why: a flush of scattered 4 KiB stable writes then costs one metadata commit (one WAL fsync), not an object PUT
+    /// plus the commit. A PUT is two fsyncs and a rename on the local store and a round trip to S3, and it sat on the
+    /// client's critical path: it dominated random-write latency (perf/README.md). The bytes are exactly as durable
+    /// as the metadata that references them; compaction moves them into objects (<see cref="Compaction.SliceCompactor"/>).
+    /// </para>
     /// </summary>
-    public async Task<(FsStatus Status, List<(uint Chunk, Slice Slice)> Slices)> StoreAsync(uint volumeId, IUploadSource source, UploadLane lane, CancellationToken ct)
+    public async Task<(FsStatus Status, List<(uint Chunk, Slice Slice)> Slices, List<InlineData>? Inline)> StoreAsync(
+        uint volumeId, IUploadSource source, UploadLane lane, CancellationToken ct, int inlineMax = 0)
     {
         var put = fs.PutOptions(volumeId);
         var groups = Plan(source);
         var slices = new List<(uint Chunk, Slice Slice)>();
-        if (groups.Count == 0) return (FsStatus.Ok, slices);
+        if (groups.Count == 0) return (FsStatus.Ok, slices, null);
         ulong firstId = fs.Meta.NewSliceIds(groups.Count);
 
         var uploads = new List<Task<string?>>();
+        List<InlineData>? inline = null;
+        long inlineLeft = MaxInlinePerFlush;
         for (int g = 0; g < groups.Count; g++)
         {
             var group = groups[g];
             ulong id = firstId + (ulong)g;
+            bool small = group.Size <= inlineMax && group.Size <= inlineLeft;
+            if (small) id |= Slice.InlineFlag;
             uint packedOff = 0;
             foreach (var piece in group.Pieces)
             {
                 slices.Add((group.Chunk, new Slice(id, group.Size, piece.Pos, packedOff, piece.Len)));
                 packedOff += piece.Len;
+            }
+            if (small)
+            {
+                inlineLeft -= group.Size;
+                (inline ??= []).Add(new InlineData(id, await CopyGroupAsync(source, group, ct).ConfigureAwait(false)));
+                continue;
             }
             int blocks = ObjectKeys.BlockCount(group.Size);
             for (int b = 0; b < blocks; b++)
@@ -72,9 +106,25 @@ internal sealed class SliceUploader(GatewayFileSystem fs)
             // Nothing references these slice ids, so nothing else would ever delete the blocks that did land.
             foreach (var key in keys)
                 if (key is not null) await TryDeleteAsync(key).ConfigureAwait(false);
-            return (FsStatus.Io, slices);
+            return (FsStatus.Io, slices, null);
         }
-        return (FsStatus.Ok, slices);
+        return (FsStatus.Ok, slices, inline);
+    }
+
+    /// <summary>
+    /// Inline bytes one flush may put into one metadata transaction: 1 MiB. A flush of small pieces spread over many
+    /// chunks beyond it uploads the rest as objects, so a transaction (and the WAL record) stays small.
+    /// </summary>
+    internal const long MaxInlinePerFlush = 1 << 20;
+
+    /// <summary>A packed group's bytes in an array of their own (they outlive the buffer generation they came from).</summary>
+    private static async ValueTask<byte[]> CopyGroupAsync(IUploadSource source, Packed group, CancellationToken ct)
+    {
+        var bytes = new byte[group.Size];
+        var lease = await GetSliceRangeAsync(source, group, 0, (int)group.Size, ct).ConfigureAwait(false);
+        lease.Data.Span.CopyTo(bytes);
+        if (lease.Rented is not null) ArrayPool<byte>.Shared.Return(lease.Rented);
+        return bytes;
     }
 
     /// <summary>

@@ -66,6 +66,9 @@ public class KeySchemaGoldenTests
         Assert.Equal("4C" + "0000000000000102" + "0000000000000304", Hex(Keys.DeleteQueue(0x102, 0x304)));
         Assert.Equal("4D" + "0000000000000304", Hex(Keys.DeleteIndex(0x304)));
         Assert.Equal("48" + "6E31", Hex(Keys.Node("n1")));
+        Assert.Equal("4A" + "4000000000000304", Hex(Keys.InlineData(0x304 | Slice.InlineFlag)));
+        Assert.Equal("4A", Hex(Keys.InlineDataStart));
+        Assert.Equal("4B", Hex(Keys.InlineDataEnd));
     }
 
     [Fact]
@@ -94,6 +97,9 @@ public class KeySchemaGoldenTests
         Assert.Equal(a, Codec.DecodeAttr(7, v));
         Assert.Equal("01" + "02" + "0300000000000000" + "0400000000000000", Hex(Codec.EncodeDentry(FileType.Directory, 3, 4)));
         Assert.Equal("01" + "0300000000000000" + "05" + "78", Hex(Codec.EncodeIndex(3, FileType.Symlink, "x"u8)));
+        Assert.Equal("01" + "0201000000000000" + "07000000" + "0900000000000000" + "03000000" + "ABCD",
+            Hex(Codec.EncodeInline(0x102, 7, 9, 3, [0xAB, 0xCD])));
+        Assert.Equal(new InlineRow(5, 0x102, 7, 9, 3, 2), Codec.DecodeInlineRow(5, Codec.EncodeInline(0x102, 7, 9, 3, [0xAB, 0xCD])));
         Assert.Equal("01" + "0100000000000000" + "02000000" + "03000000" + "04000000" + "05000000",
             Hex(Codec.EncodeSlices(null, [new Slice(1, 2, 3, 4, 5)])));
         Assert.Equal("01" + "6869", Hex(Codec.EncodeString("hi")));

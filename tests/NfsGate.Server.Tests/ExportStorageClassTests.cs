@@ -83,7 +83,8 @@ public class ExportStorageClassTests
         Assert.Equal(FsStatus.Ok, created.Status);
         ulong ino = created.Obj!.Value.Inode;
         int before = store.Puts.Count;
-        Assert.Equal(FsStatus.Ok, (await vol.WriteAsync(Credential.Root, ino, 0, new byte[1000], StableHow.Unstable)).Status);
+        // Larger than FileSystemOptions.InlineMaxBytes: a smaller flush would be committed inline, with no PUT yet.
+        Assert.Equal(FsStatus.Ok, (await vol.WriteAsync(Credential.Root, ino, 0, new byte[100_000], StableHow.Unstable)).Status);
         Assert.Equal(FsStatus.Ok, (await vol.CommitAsync(Credential.Root, ino)).Status);
         Assert.Equal(before + 1, store.Puts.Count);
         return store.Puts.Last().Options.StorageClass;

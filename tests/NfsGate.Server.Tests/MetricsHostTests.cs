@@ -53,7 +53,16 @@ public sealed class MetricsHostTests : IDisposable
         // The other export exists from the start, at zero.
         Assert.Equal(0, m.Get("nfsgate_nfs_read_bytes_total", ("export", "quotes")));
         Assert.Equal(0, m.Get("nfsgate_nfs_requests_in_flight", ("export", "teama")));
-        // The FILE_SYNC write reached the object store (below the block cache) as one put of 10,000 bytes.
+        // The FILE_SYNC write was committed inline (10,000 bytes: under writes' inline limit), then compaction moved it
+        // into the object store (below the block cache) as one put of at least those bytes.
+        Assert.True(m.Get("nfsgate_inline_bytes_total") >= 10_000);
+        Assert.Equal(0, m.Get("nfsgate_inline_sweeps_total"));
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((m.Get("nfsgate_object_store_bytes_total", ("operation", "put")) ?? 0) < 10_000 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+            m = await MetricsExposition.ScrapeAsync(host.HttpEndpoint!);
+        }
         Assert.True(m.Get("nfsgate_object_store_requests_total", ("operation", "put")) >= 1);
         Assert.True(m.Get("nfsgate_object_store_bytes_total", ("operation", "put")) >= 10_000);
         Assert.True(m.Get("nfsgate_metadata_commits_total") > 0);
@@ -69,6 +78,20 @@ public sealed class MetricsHostTests : IDisposable
         Assert.Equal(new NfsGate.FileSystem.FileSystemOptions().MaxBufferBytes, m.Get("nfsgate_write_buffer_limit_bytes"));
         Assert.True(m.Get("process_cpu_seconds_total") > 0);
         Assert.True(m.Get("dotnet_gc_allocated_bytes_total") > 0);
+    }
+
+    [Fact]
+    public async Task With_writes_inlineSize_0_a_small_stable_write_is_a_put_before_its_reply()
+    {
+        await using var host = await GatewayHost.StartAsync(Config(extraJson: """, "writes": { "inlineSize": "0" }"""), NullLoggerFactory.Instance, CancellationToken.None);
+        await using (var nfs = await Nfs3Client.ConnectAsync(host.NfsEndpoint!))
+        {
+            var created = await nfs.CreateAsync(await nfs.MountHandleAsync("/"), "f.bin");
+            Assert.Equal(NfsStat3.NFS3_OK, (await nfs.WriteAsync(created.Handle!, 0, new byte[10_000], StableHow3.FILE_SYNC)).Status);
+        }
+        var m = await MetricsExposition.ScrapeAsync(host.HttpEndpoint!);
+        Assert.Equal(0, m.Get("nfsgate_inline_bytes_total"));
+        Assert.Equal(10_000, m.Get("nfsgate_object_store_bytes_total", ("operation", "put")));
     }
 
     [Fact]

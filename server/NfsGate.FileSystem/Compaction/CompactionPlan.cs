@@ -30,6 +30,9 @@ internal sealed class CompactionPlan
         }
     }
 
+    /// <summary>A rewritten window held inline slices (bytes in the metadata): the swap moves them into objects.</summary>
+    public bool MovesInline { get; private set; }
+
     /// <summary>Slices the chunk has after the swap.</summary>
     public int ResultCount => Copy.Count + Kept.Count;
 
@@ -39,8 +42,11 @@ internal sealed class CompactionPlan
     /// <paramref name="target"/> slices (the list is past its hard limit), more fragmented windows are rewritten
     /// whatever they cost, those that merge away the most pieces first, until it does not: random 4 KiB writes all
     /// over a chunk then cost the few worst windows per compaction, not all sixteen.
+    /// A window referencing an inline slice counts as fragmented even as one run (a small file's only slice): its
+    /// bytes belong in an object. With <paramref name="forceInline"/> every such window is rewritten whatever it costs
+    /// (the sweep of inline bytes left behind, or a chunk holding too many of them).
     /// </summary>
-    public static CompactionPlan Make(IReadOnlyList<Slice> slices, int target, int maxCopyPerFragmentByte, int smallSliceBytes)
+    public static CompactionPlan Make(IReadOnlyList<Slice> slices, int target, int maxCopyPerFragmentByte, int smallSliceBytes, bool forceInline = false)
     {
         // A slice id is a fragment when all of its references together are small (an earlier compaction may have
         // split one big slice into several references: those pieces are not fragments).
@@ -72,10 +78,16 @@ internal sealed class CompactionPlan
             // A window of scattered overwrites on a big slice has about twice as many visible pieces as references
             // (the big slice shows between every two): kept as references it costs half the list entries.
             var originals = new List<Slice>();
+            bool inline = false;
             foreach (var sl in slices)
-                if (sl.Pos < we && (long)sl.Pos + sl.Len > ws) originals.Add(Clip(sl, ws, we));
+                if (sl.Pos < we && (long)sl.Pos + sl.Len > ws)
+                {
+                    originals.Add(Clip(sl, ws, we));
+                    inline |= sl.IsInline;
+                }
+            fragmented |= inline;
             var window = new Window(pieces, originals.Count < pieces.Count ? originals : null, runs, fragmented,
-                fragmented && copy <= maxCopyPerFragmentByte * fragmentBytes);
+                (fragmented && copy <= maxCopyPerFragmentByte * fragmentBytes) || (inline && forceInline)) { Inline = inline };
             windows.Add(window);
             count += window.Rewrite ? runs.Count : window.KeptCount;
         }
@@ -94,6 +106,7 @@ internal sealed class CompactionPlan
         var plan = new CompactionPlan();
         foreach (var x in windows)
         {
+            if (x.Rewrite && x.Inline) plan.MovesInline = true;
             if (x.Rewrite)
                 foreach (var r in x.Runs) plan.AddCopy(r.Pos, r.End);
             else if (x.Originals is { } originals)
@@ -114,6 +127,8 @@ internal sealed class CompactionPlan
         public readonly List<(uint Pos, uint End)> Runs = runs;
         public readonly bool Fragmented = fragmented;
         public bool Rewrite = rewrite;
+        /// <summary>The window references an inline slice.</summary>
+        public bool Inline;
     }
 
     private static Slice Clip(Slice s, uint ws, uint we)

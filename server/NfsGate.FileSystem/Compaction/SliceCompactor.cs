@@ -17,11 +17,13 @@ namespace NfsGate.FileSystem.Compaction;
 /// </summary>
 internal sealed class SliceCompactor(GatewayFileSystem fs)
 {
-    private readonly Channel<(IVolumeMeta Meta, ulong Ino, uint Chunk)> _queue =
-        Channel.CreateUnbounded<(IVolumeMeta, ulong, uint)>(new UnboundedChannelOptions { SingleReader = true });
-    // Dedup: a chunk flushed a thousand times while queued is compacted once.
+    private readonly Channel<(IVolumeMeta Meta, ulong Ino, uint Chunk, bool Sweep)> _queue =
+        Channel.CreateUnbounded<(IVolumeMeta, ulong, uint, bool)>(new UnboundedChannelOptions { SingleReader = true });
+    // Dedup: a chunk flushed a thousand times while queued is compacted once. Sweeps (below) dedup apart, so a
+    // queued ordinary look at a chunk does not swallow its sweep.
     private readonly ConcurrentDictionary<(uint, ulong, uint), byte> _queued = new();
-    private long _compacted, _conflicts;
+    private readonly ConcurrentDictionary<(uint, ulong, uint), byte> _sweeps = new();
+    private long _compacted, _conflicts, _swept;
     private int _running;
 
     /// <summary>A swap failed after a bounded number of retries is left until the chunk's next flush notifies it again.</summary>
@@ -29,9 +31,11 @@ internal sealed class SliceCompactor(GatewayFileSystem fs)
 
     public long Compacted => Interlocked.Read(ref _compacted);
     public long Conflicts => Interlocked.Read(ref _conflicts);
+    /// <summary>Chunks queued by the inline sweep (for metrics: inline bytes compaction did not move on its own).</summary>
+    public long Sweeps => Interlocked.Read(ref _swept);
 
     /// <summary>Nothing queued and nothing being compacted by the background loop (tests wait for this).</summary>
-    internal bool Idle => _queued.IsEmpty && Volatile.Read(ref _running) == 0;
+    internal bool Idle => _queued.IsEmpty && _sweeps.IsEmpty && Volatile.Read(ref _running) == 0;
 
     /// <summary>Test hook: runs after the new slices are uploaded, right before the swap.</summary>
     internal Func<Task>? BeforeSwap;
@@ -44,8 +48,48 @@ internal sealed class SliceCompactor(GatewayFileSystem fs)
         {
             if (chunk == last) continue;
             last = chunk;
-            if (_queued.TryAdd((meta.VolumeId, ino, chunk), 0) && !_queue.Writer.TryWrite((meta, ino, chunk)))
+            if (_queued.TryAdd((meta.VolumeId, ino, chunk), 0) && !_queue.Writer.TryWrite((meta, ino, chunk, false)))
                 _queued.TryRemove((meta.VolumeId, ino, chunk), out _);
+        }
+    }
+
+    /// <summary>
+    /// Queues a sweep of every chunk holding inline bytes older than <see cref="FileSystemOptions.InlineSweepAge"/>:
+    /// the plan rewrites their windows whatever the copy costs, so inline bytes that compaction found not yet worth
+    /// moving (a few 4 KiB writes over a large file) reach objects anyway, at most one rewrite per chunk per sweep.
+    /// The rows name their chunk, so this also finds what an earlier run left. Returns how many were queued.
+    /// </summary>
+    public int QueueSweeps()
+    {
+        ulong cutoff = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - (ulong)fs.Options.InlineSweepAge.TotalMilliseconds;
+        int queued = 0;
+        foreach (var row in fs.Meta.InlineRows(MaxSweepRows))
+        {
+            if (row.WrittenMs > cutoff || !_sweeps.TryAdd((row.Volume, row.Inode, row.Chunk), 0)) continue;
+            if (_queue.Writer.TryWrite((fs.VolumeMeta(row.Volume), row.Inode, row.Chunk, true))) queued++;
+            else _sweeps.TryRemove((row.Volume, row.Inode, row.Chunk), out _);
+        }
+        Interlocked.Add(ref _swept, queued);
+        return queued;
+    }
+
+    /// <summary>Inline rows a sweep looks at: its scan stays bounded however many there are (the next sweep sees the rest).</summary>
+    private const int MaxSweepRows = 4096;
+
+    /// <summary>Queues sweeps every <see cref="FileSystemOptions.InlineSweepAge"/> (half of it: a row waits at most 1.5 ages).</summary>
+    public async Task SweepLoopAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(fs.Options.InlineSweepAge / 2);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+            {
+                try { QueueSweeps(); }
+                catch (Exception ex) { Log.LoopFailed(fs.Logger, "inline sweep", ex); }
+            }
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
@@ -55,14 +99,14 @@ internal sealed class SliceCompactor(GatewayFileSystem fs)
     {
         try
         {
-            await foreach (var (meta, ino, chunk) in _queue.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+            await foreach (var (meta, ino, chunk, sweep) in _queue.Reader.ReadAllAsync(ct).ConfigureAwait(false))
             {
                 Interlocked.Increment(ref _running);
-                _queued.TryRemove((meta.VolumeId, ino, chunk), out _);
+                (sweep ? _sweeps : _queued).TryRemove((meta.VolumeId, ino, chunk), out _);
                 try
                 {
                     for (int attempt = 0; attempt < MaxConflictRetries; attempt++)
-                        if (await CompactAsync(meta, ino, chunk, ct).ConfigureAwait(false) != FsStatus.NotSync) break;
+                        if (await CompactAsync(meta, ino, chunk, ct, sweep).ConfigureAwait(false) != FsStatus.NotSync) break;
                 }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested)
                 {
@@ -85,31 +129,34 @@ internal sealed class SliceCompactor(GatewayFileSystem fs)
 
     /// <summary>
     /// Compacts one chunk if it has more than the configured number of slices and compaction makes it meaningfully
-    /// shorter. Ok also when there was nothing to do; NotSync when a write raced the copy; Io when a read or upload failed.
+    /// shorter, or moves inline bytes into objects. Ok also when there was nothing to do; NotSync when a write raced
+    /// the copy; Io when a read or upload failed. <paramref name="sweep"/>: move every inline slice out, whatever it costs.
     /// </summary>
-    public async Task<FsStatus> CompactAsync(IVolumeMeta meta, ulong ino, uint chunk, CancellationToken ct)
+    public async Task<FsStatus> CompactAsync(IVolumeMeta meta, ulong ino, uint chunk, CancellationToken ct, bool sweep = false)
     {
         int threshold = fs.Options.CompactSliceCount;
         if (threshold == 0 || meta is not ISliceCompaction swap) return FsStatus.Ok;
         var st = meta.ReadChunk(ino, chunk, out var slices);
+        long inlineBytes = InlineBytes(slices);
         // Only small slices fragment a chunk: a chunk written sequentially in block-sized flushes reads as fast as one
         // slice, and rewriting it would upload every byte twice (and compete with client writes for upload slots).
-        if (st != FsStatus.Ok || (SmallSlices(slices) <= threshold && slices.Count <= HardSliceLimit)) return st;
+        if (st != FsStatus.Ok || (SmallSlices(slices) <= threshold && slices.Count <= HardSliceLimit && inlineBytes == 0)) return st;
 
         bool force = slices.Count > HardSliceLimit;
-        var plan = CompactionPlan.Make(slices, force ? HardSliceLimit / 2 : int.MaxValue, MaxCopyPerFragmentByte, SmallSliceBytes);
-        // Worth a copy only if it leaves fewer slices, and either few enough not to trigger again at once or at most
-        // half as many (a forced one: three quarters). Scattered small writes can leave as many visible runs as
-        // slices; filling the gaps with zeros to merge them would turn holes into objects.
+        bool forceInline = inlineBytes > 0 && (sweep || inlineBytes > MaxInlineBytesPerChunk);
+        var plan = CompactionPlan.Make(slices, force ? HardSliceLimit / 2 : int.MaxValue, MaxCopyPerFragmentByte, SmallSliceBytes, forceInline);
+        // Worth a copy only if it moves inline bytes out, or leaves fewer slices, and either few enough not to trigger
+        // again at once or at most half as many (a forced one: three quarters). Scattered small writes can leave as
+        // many visible runs as slices; filling the gaps with zeros to merge them would turn holes into objects.
         int after = plan.ResultCount;
-        bool worth = plan.Copy.Count > 0 && after < slices.Count
-            && (after <= threshold || after <= slices.Count / 2 || (force && after <= slices.Count * 3 / 4));
+        bool worth = plan.Copy.Count > 0 && (plan.MovesInline || (after < slices.Count
+            && (after <= threshold || after <= slices.Count / 2 || (force && after <= slices.Count * 3 / 4))));
         if (!worth) return FsStatus.Ok;
 
         long chunkStart = (long)chunk * Layout.ChunkSize;
         var runs = new List<(long Off, long End)>(plan.Copy.Count);
         foreach (var (pos, end) in plan.Copy) runs.Add((chunkStart + pos, chunkStart + end));
-        var (stored, added) = await fs.Uploader.StoreAsync(meta.VolumeId, new ChunkSource(fs, meta, ino, runs), UploadLane.Background, ct).ConfigureAwait(false);
+        var (stored, added, _) = await fs.Uploader.StoreAsync(meta.VolumeId, new ChunkSource(fs, meta, ino, runs), UploadLane.Background, ct).ConfigureAwait(false);
         if (stored != FsStatus.Ok) return stored;
         if (BeforeSwap is { } hook) await hook().ConfigureAwait(false);
 
@@ -144,6 +191,23 @@ internal sealed class SliceCompactor(GatewayFileSystem fs)
 
     /// <summary>A slice shorter than this is a fragment (a quarter block: 1 MiB).</summary>
     internal const int SmallSliceBytes = Layout.BlockSize / 4;
+
+    /// <summary>
+    /// Inline bytes a chunk may reference before compaction moves them out whatever the copy costs: 8 MiB, two
+    /// blocks' worth. Random writes reach the cheap-copy point of their windows long before (512 KiB of fragments per
+    /// 4 MiB window), so this only bounds the metadata a pathological pattern could fill.
+    /// </summary>
+    internal const long MaxInlineBytesPerChunk = 8L << 20;
+
+    /// <summary>Bytes of the distinct inline slices the chunk references (what their rows hold).</summary>
+    private static long InlineBytes(IReadOnlyList<Slice> slices)
+    {
+        long n = 0;
+        HashSet<ulong>? seen = null;
+        foreach (var s in slices)
+            if (s.IsInline && (seen ??= []).Add(s.Id)) n += s.Size;
+        return n;
+    }
 
     private static int SmallSlices(IReadOnlyList<Slice> slices)
     {

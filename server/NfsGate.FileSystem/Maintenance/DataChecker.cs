@@ -10,7 +10,8 @@ namespace NfsGate.FileSystem.Maintenance;
 /// slice a chunk references: each must exist with the length its key and slice size say. A missing block is
 /// re-checked against a fresh snapshot before it is reported, so a file deleted (and its blocks removed by the
 /// background deleter) while fsck ran is not a false alarm. Read-only. Store outages propagate as exceptions: an
-/// unreachable store says nothing about whether a block exists.
+/// unreachable store says nothing about whether a block exists. An inline slice (bytes in the metadata) is checked
+/// as one block whose "object" is its metadata row.
 /// </summary>
 public static class DataChecker
 {
@@ -47,7 +48,10 @@ public static class DataChecker
         await Parallel.ForEachAsync(Blocks(slices), new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism), CancellationToken = ct },
             async (b, c) =>
             {
-                long? size = await store.HeadAsync(ObjectKeys.BlockKey(b.SliceId, b.Index, b.Length), c).ConfigureAwait(false);
+                // An inline slice's bytes are a metadata row (a header, then the bytes), checked the same way.
+                long? size = Slice.IsInlineId(b.SliceId)
+                    ? kv.Read(r => r.Get(Keys.InlineData(b.SliceId)))?.Length - Codec.InlineHeader
+                    : await store.HeadAsync(ObjectKeys.BlockKey(b.SliceId, b.Index, b.Length), c).ConfigureAwait(false);
                 if (size != b.Length)
                     lock (bad) bad.Add((b, size));
                 long n = Interlocked.Increment(ref done);
@@ -64,7 +68,7 @@ public static class DataChecker
             if (live.Count == 0) continue; // freed while we looked: not a problem
             if (actual is null) result.BlocksMissing++;
             else result.BlocksWrongLength++;
-            string key = ObjectKeys.BlockKey(b.SliceId, b.Index, b.Length);
+            string key = Slice.IsInlineId(b.SliceId) ? $"inline row {b.SliceId:x}" : ObjectKeys.BlockKey(b.SliceId, b.Index, b.Length);
             foreach (var o in live)
             {
                 var kind = actual is null ? ProblemKind.MissingBlock : ProblemKind.WrongBlockLength;

@@ -71,6 +71,7 @@ public static class ConfigPrinter
                 ["stagingSize"] = ByteSize.Format(c.Writes.StagingSize),
                 ["stagingDrainTimeout"] = Duration.Format(c.Writes.StagingDrainTimeout),
                 ["compactUploadConcurrency"] = c.Writes.CompactUploadConcurrency,
+                ["inlineSize"] = ByteSize.Format(c.Writes.InlineSize),
             },
             ["proxyProtocol"] = new JsonObject
             {

@@ -23,7 +23,7 @@ internal sealed partial class ConfigWalker(IReadOnlyDictionary<JsonNode, string>
     static readonly string[] CacheKeys = ["path", "size", "minFreeRatio", "enabled"];
     static readonly string[] ExportKeys = ["name", "path", "readOnly", .. ExportIsolationKeys, "qos"];
     static readonly string[] LogKeys = ["level", "format", "file", "slowOperation"];
-    static readonly string[] WritesKeys = ["commitMode", "stagingPath", "stagingSize", "stagingDrainTimeout", "compactUploadConcurrency"];
+    static readonly string[] WritesKeys = ["commitMode", "stagingPath", "stagingSize", "stagingDrainTimeout", "compactUploadConcurrency", "inlineSize"];
 
     public static readonly IReadOnlyList<string> AllKeyNames =
         TopKeys.Concat(MetadataKeys).Concat(ObjectStoreKeys).Concat(CacheKeys).Concat(ExportKeys).Concat(ExportNestedKeys).Concat(LogKeys).Concat(WritesKeys).Concat(ProxyProtocolKeys).Concat(QosConfigReader.KeyNames).Distinct().ToArray();
@@ -112,7 +112,20 @@ internal sealed partial class ConfigWalker(IReadOnlyDictionary<JsonNode, string>
             StagingDrainTimeout = OptionalDuration(node, "stagingDrainTimeout", "writes") ?? writes.StagingDrainTimeout,
             // 64: far above the client lanes' 8; compaction is background upkeep and must not crowd out client uploads.
             CompactUploadConcurrency = OptionalInt(node, "compactUploadConcurrency", "writes", 1, 64) ?? writes.CompactUploadConcurrency,
+            InlineSize = InlineSize(node) ?? writes.InlineSize,
         };
+    }
+
+    /// <summary>
+    /// writes.inlineSize: 0 (off) to 1MiB. Past that a flush's inline bytes would be a large share of the metadata
+    /// transaction and the WAL, which is what the limit is there to keep small.
+    /// </summary>
+    long? InlineSize(JsonObject node)
+    {
+        long? size = OptionalSize(node, "inlineSize", "writes");
+        if (size > 1L << 20)
+            throw Error(node["inlineSize"], "writes.inlineSize", "must be at most 1MiB (0 turns inline commits off)");
+        return size;
     }
 
     ObjectStoreConfig ObjectStore(JsonObject node, string defaultPath)

@@ -31,6 +31,8 @@ public sealed record WritesConfig(NfsGate.FileSystem.CommitMode CommitMode, stri
     static readonly NfsGate.FileSystem.FileSystemOptions FsDefaults = new();
     public TimeSpan StagingDrainTimeout { get; init; } = FsDefaults.StagingDrainTimeout;
     public int CompactUploadConcurrency { get; init; } = FsDefaults.CompactUploadConcurrency;
+    /// <summary>writes.inlineSize: a flush's small pieces of one chunk up to this size are committed in the metadata (0 = off).</summary>
+    public long InlineSize { get; init; } = FsDefaults.InlineMaxBytes;
 }
 
 public enum MetadataEngine { RocksDb, Memory, Postgres }

@@ -101,7 +101,7 @@ public sealed class GatewayHost : IAsyncDisposable
             _log.LogInformation("data path: {Backend}, no block cache", backend.Describe());
         }
 
-        var fsOptions = new FileSystemOptions { CommitMode = config.Writes.CommitMode, StagingPath = config.Writes.StagingPath, MaxStagingBytes = config.Writes.StagingSize, StagingDrainTimeout = config.Writes.StagingDrainTimeout, CompactUploadConcurrency = config.Writes.CompactUploadConcurrency };
+        var fsOptions = new FileSystemOptions { CommitMode = config.Writes.CommitMode, StagingPath = config.Writes.StagingPath, MaxStagingBytes = config.Writes.StagingSize, StagingDrainTimeout = config.Writes.StagingDrainTimeout, CompactUploadConcurrency = config.Writes.CompactUploadConcurrency, InlineMaxBytes = (int)config.Writes.InlineSize };
         if (fsOptions.CommitMode == CommitMode.Writeback)
             _log.LogWarning("writes.commitMode writeback: COMMITted data may live only in {StagingPath} until uploaded", fsOptions.StagingPath);
         var fs = new GatewayFileSystem(meta, store, fsOptions, loggerFactory.CreateLogger<GatewayFileSystem>());

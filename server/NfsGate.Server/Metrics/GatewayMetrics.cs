@@ -88,6 +88,8 @@ public sealed class GatewayMetrics
         Feed("nfsgate_readahead_deferred_total", "Block prefetches deferred because enough were in flight.", () => fs.PrefetchesDeferred);
         Feed("nfsgate_compactions_total", "Fragmented chunks rewritten by slice compaction.", () => fs.Compactions);
         Feed("nfsgate_compaction_conflicts_total", "Compactions discarded because a write changed the chunk meanwhile.", () => fs.CompactionConflicts);
+        Feed("nfsgate_inline_bytes_total", "Bytes of small flushes committed inline in the metadata (no object PUT while the client waits); compaction moves them into objects.", () => fs.InlineBytes);
+        Feed("nfsgate_inline_sweeps_total", "Chunks whose inline bytes the sweep moved into objects because compaction had not.", () => fs.InlineSweeps);
         Gauge("nfsgate_staging_bytes", "Writeback staging backlog: COMMITted bytes on local disk not yet in the object store (0 in strict mode).", () => fs.StagedBytes);
         Gauge("nfsgate_staging_records", "Writeback records on local disk not yet uploaded (0 in strict mode).", () => fs.StagedRecords);
         _f.NewGauge("nfsgate_staging_limit_bytes", "Cap on the writeback staging backlog (writes.stagingSize).").Set(options.MaxStagingBytes);

@@ -65,6 +65,9 @@ internal sealed class FsHarness : IAsyncDisposable
         // A dispose is a crash or a restart here: it must not sit waiting for uploads that are set up to fail
         // (the graceful drain has its own tests, which set a timeout).
         StagingDrainTimeout = TimeSpan.Zero,
+        // Off: these tests count, fail and remove objects, which small flushes would not make with it on. The inline
+        // path has its own tests (InlineSliceTests), which turn it on, and the e2e runs use the product default.
+        InlineMaxBytes = 0,
     };
 
     /// <summary><see cref="Fast"/>, compacting a chunk once it has more than <paramref name="sliceCount"/> slices (0: never).</summary>
