@@ -133,8 +133,21 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         ArgumentNullException.ThrowIfNull(key);
         // Drop any older version first: if caching the new bytes fails below, no stale copy may remain.
         Evict(key);
-        await _inner.PutAsync(key, data, options, ct).ConfigureAwait(false);
-        if (data.Length <= _options.MaxObjectSize) await Store(key, data, fetch: null).ConfigureAwait(false);
+        // The cache file is written while the object uploads, so a stable write waits for the slower of the two, not
+        // their sum. Nothing reads the key before the upload returns (the slice that names it is committed after),
+        // and if the upload fails the copy is dropped again.
+        var caching = data.Length <= _options.MaxObjectSize ? Store(key, data, fetch: null) : Task.CompletedTask;
+        try
+        {
+            await _inner.PutAsync(key, data, options, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            await caching.ConfigureAwait(false);
+            Evict(key);
+            throw;
+        }
+        await caching.ConfigureAwait(false);
     }
 
     public async ValueTask DeleteAsync(string key, CancellationToken ct = default)

@@ -73,8 +73,11 @@ internal sealed class SliceCompactor(GatewayFileSystem fs)
         return queued;
     }
 
-    /// <summary>Inline rows a sweep looks at: its scan stays bounded however many there are (the next sweep sees the rest).</summary>
-    private const int MaxSweepRows = 4096;
+    /// <summary>
+    /// Inline rows a sweep looks at, oldest first: the scan reads their bytes too (up to 64 KiB each), so it stays at a
+    /// few MiB however many rows there are; what is left waits for the next sweep.
+    /// </summary>
+    private const int MaxSweepRows = 256;
 
     /// <summary>Queues sweeps every <see cref="FileSystemOptions.InlineSweepAge"/> (half of it: a row waits at most 1.5 ages).</summary>
     public async Task SweepLoopAsync(CancellationToken ct)

@@ -76,6 +76,26 @@ public sealed class CachingObjectStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_put_that_fails_leaves_no_cached_copy_though_the_file_was_written_alongside()
+    {
+        var cache = Open();
+        var gate = new TaskCompletionSource();
+        _inner.PutGate = gate.Task;
+        _inner.PutFailure = new ObjectStoreException("store down");
+        var put = cache.PutAsync("k", Data(5000, 3)).AsTask();
+        // The cache file is written while the upload is held: the copy exists before the upload answers...
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!await cache.IsCachedAsync("k") && DateTime.UtcNow < deadline) await Task.Delay(5);
+        Assert.True(await cache.IsCachedAsync("k"));
+        gate.SetResult();
+        await Assert.ThrowsAsync<ObjectStoreException>(() => put);
+        // ...and goes with the failure: a later read must not be served bytes the store never took.
+        Assert.False(await cache.IsCachedAsync("k"));
+        Assert.Equal(0, cache.Counters.Entries);
+        Assert.False(_inner.Contains("k"));
+    }
+
+    [Fact]
     public async Task Concurrent_misses_of_one_key_cause_one_inner_fetch()
     {
         var data = Data(1 << 20, 3);

@@ -47,11 +47,18 @@ public sealed class CountingStore : IObjectStore
         return n;
     }
 
-    public ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    /// <summary>When set, every Put waits for this task, then throws it if <see cref="PutFailure"/> is set.</summary>
+    public Task? PutGate { get; set; }
+
+    /// <summary>When set, every Put throws it (after <see cref="PutGate"/>) and stores nothing.</summary>
+    public Exception? PutFailure { get; set; }
+
+    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default)
     {
         Interlocked.Increment(ref _puts);
+        if (PutGate is { } gate) await gate;
+        if (PutFailure is { } failure) throw failure;
         _objects[key] = data.ToArray();
-        return ValueTask.CompletedTask;
     }
 
     public ValueTask DeleteAsync(string key, CancellationToken ct = default)
