@@ -8,6 +8,7 @@ namespace NfsGate.FileSystem.Maintenance;
 /// <summary>
 /// Finds (and with <see cref="GcOptions.Delete"/>, deletes) block objects no slice references: leftovers of uploads
 /// whose AddSlices never happened (a crash, a failed commit) or of a delete queue entry lost to a bug. Dry run by default.
+/// Also inline slice rows (bytes in the metadata) that nothing references or queues.
 ///
 /// An object is leaked when its key parses as a block key, its slice id is referenced by no chunk of any volume, is not
 /// in the delete queue, and is ≤ the bound. The order is what makes the id rule safe without object times:
@@ -51,7 +52,7 @@ public static class GarbageCollector
         report?.Invoke(new MaintenanceProgress("list", result.ObjectsListed, result.ObjectsListed));
 
         // After the listing, on purpose: see the class comment.
-        var (referenced, queued) = kv.Read(r => (ReferencedSliceIds(r, ct), KvScan.QueuedSliceIds(r, ct)));
+        var (referenced, queued, rows) = kv.Read(r => (ReferencedSliceIds(r, ct), KvScan.QueuedSliceIds(r, ct), InlineRows(r, ct)));
         report?.Invoke(new MaintenanceProgress("references", referenced.Count, referenced.Count));
 
         foreach (var o in listed)
@@ -64,6 +65,23 @@ public static class GarbageCollector
                 result.Leaked.Add(new LeakedObject(o.Key, o.SliceId, o.BlockIndex, o.Size));
                 result.LeakedBytes += o.Size;
             }
+        }
+        // Inline rows are read in the same snapshot as the references, and a row is only ever written together with its
+        // references: one unreferenced and unqueued here can never be referenced again (ids are not reused).
+        foreach (var (id, length) in rows)
+            if (!referenced.Contains(id) && !queued.Contains(id))
+            {
+                result.LeakedInlineRows.Add(id);
+                result.LeakedInlineBytes += length;
+            }
+        if (options.Delete && result.LeakedInlineRows.Count > 0)
+        {
+            kv.Transact(t =>
+            {
+                foreach (var id in result.LeakedInlineRows) t.Delete(Keys.InlineData(id));
+                return 0;
+            }, durable: true);
+            result.InlineRowsDeleted = result.LeakedInlineRows.Count;
         }
         if (!options.Delete || result.Leaked.Count == 0) return result;
 
@@ -78,6 +96,15 @@ public static class GarbageCollector
         result.Deleted = deleted;
         report?.Invoke(new MaintenanceProgress("delete", deleted, result.Leaked.Count));
         return result;
+    }
+
+    /// <summary>Every inline row's slice id and byte count.</summary>
+    private static List<(ulong Id, long Length)> InlineRows(IKvReader r, CancellationToken ct)
+    {
+        var rows = new List<(ulong, long)>();
+        KvScan.ForEach(r, Keys.InlineDataStart, Keys.InlineDataEnd,
+            (k, v) => rows.Add((Keys.SliceIdOfInlineData(k), Math.Max(0, v.Length - Codec.InlineHeader))), ct);
+        return rows;
     }
 
     /// <summary>

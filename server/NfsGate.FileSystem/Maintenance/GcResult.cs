@@ -40,6 +40,14 @@ public sealed class GcResult
     public long LeakedBytes;
     /// <summary>Leaked objects deleted (0 on a dry run).</summary>
     public long Deleted;
+    /// <summary>
+    /// Inline slice rows (bytes in the metadata) that no chunk references and the delete queue does not hold, and their
+    /// bytes. A row is written in the same transaction as its references, so only a bug leaves one; no bound is needed.
+    /// </summary>
+    public List<ulong> LeakedInlineRows { get; } = [];
+    public long LeakedInlineBytes;
+    /// <summary>Leaked inline rows deleted (0 on a dry run).</summary>
+    public long InlineRowsDeleted;
     /// <summary>Keys under chunks/ that are not block keys (<see cref="ProblemKind.UnparsableObjectKey"/>); never deleted.</summary>
     public List<Problem> Problems { get; } = [];
 }

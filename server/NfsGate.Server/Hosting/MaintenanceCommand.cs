@@ -33,7 +33,7 @@ public static class MaintenanceCommand
             var result = await GarbageCollector.RunAsync(kv, store, new GcOptions { Delete = command.Delete, MaxSliceId = command.MaxSliceId }, progress.Report, ct);
             progress.Finish();
             PrintGc(result, command.MaxSliceId, output);
-            bool leftLeaks = result.Leaked.Count > result.Deleted;
+            bool leftLeaks = result.Leaked.Count > result.Deleted || result.LeakedInlineRows.Count > result.InlineRowsDeleted;
             return leftLeaks || result.Problems.Count > 0 ? Program.ExitFailure : Program.ExitOk;
         }, ct);
 
@@ -116,6 +116,9 @@ public static class MaintenanceCommand
             o.WriteLine($"gc: deleted all {r.Deleted} leaked objects ({Human(r.LeakedBytes)})");
         else
             o.WriteLine($"gc: deleted {r.Deleted} of {r.Leaked.Count} leaked objects");
+        if (r.LeakedInlineRows.Count > 0)
+            o.WriteLine($"inline rows: {r.LeakedInlineRows.Count} leaked ({Human(r.LeakedInlineBytes)} in the metadata), "
+                        + (r.DryRun ? "not deleted (dry run)" : $"{r.InlineRowsDeleted} deleted"));
         if (r.Problems.Count > 0)
             o.WriteLine($"gc: {r.Problems.Count} keys under chunks/ are not block keys: left alone, check them by hand");
         if (maxSliceId is null)

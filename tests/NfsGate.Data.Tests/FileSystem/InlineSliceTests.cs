@@ -126,6 +126,37 @@ public class InlineSliceTests
         Assert.Contains(fsck.Problems, p => p.Inode == ino && p.Message.Contains("inline row"));
     }
 
+    [Fact]
+    public async Task Gc_reports_then_deletes_a_row_nothing_references_and_leaves_live_and_queued_ones()
+    {
+        await using var h = new FsHarness(Backend.Memory, Inline(TimeSpan.FromHours(1)));
+        var (ino, model) = await BigFileWithScatteredWritesAsync(h, 3);
+        var live = h.Meta.InlineRows(10).Select(r => r.Id).ToHashSet();
+        // A row with no reference (what only a bug would leave), and one whose slice is queued for deletion.
+        ulong leaked = h.Meta.NewSliceIds(1) | Slice.InlineFlag, queued = h.Meta.NewSliceIds(1) | Slice.InlineFlag;
+        h.Meta.Kv.Transact(t =>
+        {
+            t.Set(Keys.InlineData(leaked), Codec.EncodeInline(1, h.VolumeId, ino, 0, new byte[100]));
+            t.Set(Keys.InlineData(queued), Codec.EncodeInline(1, h.VolumeId, ino, 0, new byte[100]));
+            // Queued as a compaction queues what it replaced, due in an hour: the deleter leaves it alone meanwhile.
+            ulong due = (ulong)DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds();
+            t.Set(Keys.DeleteQueue(due, queued), Codec.EncodeU32(100));
+            t.Set(Keys.DeleteIndex(queued), Codec.EncodeU64(due));
+            return 0;
+        }, durable: true);
+
+        var dry = await GarbageCollector.RunAsync(h.Meta.Kv, h.Store.Inner);
+        Assert.Equal([leaked], dry.LeakedInlineRows);
+        Assert.Equal(100, dry.LeakedInlineBytes);
+        Assert.Equal(0, dry.InlineRowsDeleted);
+        Assert.Equal(live.Count + 2, h.Meta.InlineRows(10).Count);
+
+        var run = await GarbageCollector.RunAsync(h.Meta.Kv, h.Store.Inner, new GcOptions { Delete = true });
+        Assert.Equal(1, run.InlineRowsDeleted);
+        Assert.Equal(live.Append(queued).Order(), h.Meta.InlineRows(10).Select(r => r.Id).Order());
+        await h.CheckAsync(ino, model);
+    }
+
     [Theory]
     [InlineData(0, 16)]  // turned off
     [InlineData(64 * Ki, 0)] // no compaction: nothing would ever move the bytes out
