@@ -254,8 +254,8 @@ public abstract class GatewayFileSystemTests(Backend backend)
         await h.CommitAsync(ino);
         Assert.Equal(3, h.ObjectCount());
         Assert.Equal(FsStatus.Ok, h.Vol.Remove(Credential.Root, INamespace.RootInode, "f").Status);
-        await PollAsync(() => h.ObjectCount() == 0);
-        await PollAsync(() => h.Meta.PendingDeletes(10).Count == 0);
+        await FsHarness.PollAsync(() => h.ObjectCount() == 0);
+        await FsHarness.PollAsync(() => h.Meta.PendingDeletes(10).Count == 0);
     }
 
     [Fact]
@@ -268,11 +268,11 @@ public abstract class GatewayFileSystemTests(Backend backend)
         h.FailDeletes = true;
         long before = h.DeleteCalls;
         Assert.Equal(FsStatus.Ok, h.Vol.Remove(Credential.Root, INamespace.RootInode, "f").Status);
-        await PollAsync(() => h.DeleteCalls - before >= 2 * h.Options.ObjectRetries); // at least two failed rounds
+        await FsHarness.PollAsync(() => h.DeleteCalls - before >= 2 * h.Options.ObjectRetries); // at least two failed rounds
         Assert.Equal(2, h.ObjectCount());
         Assert.NotEmpty(h.Meta.PendingDeletes(10));
         h.FailDeletes = false;
-        await PollAsync(() => h.ObjectCount() == 0 && h.Meta.PendingDeletes(10).Count == 0);
+        await FsHarness.PollAsync(() => h.ObjectCount() == 0 && h.Meta.PendingDeletes(10).Count == 0);
     }
 
     [Fact]
@@ -296,7 +296,7 @@ public abstract class GatewayFileSystemTests(Backend backend)
 
         // Truncating to zero frees every slice; the deleter removes their objects.
         Assert.Equal(FsStatus.Ok, h.Truncate(ino, 0).Status);
-        await PollAsync(() => h.ObjectCount() == 0);
+        await FsHarness.PollAsync(() => h.ObjectCount() == 0);
     }
 
     [Fact]
@@ -365,17 +365,6 @@ public abstract class GatewayFileSystemTests(Backend backend)
         Assert.Equal(expected.Length, actual.Length);
         int diff = expected.AsSpan().CommonPrefixLength(actual);
         Assert.True(diff == expected.Length, $"bytes differ at {diff}");
-    }
-
-    private static async Task PollAsync(Func<bool> condition)
-    {
-        // Generous: the assertion is "eventually", not "within"; the deleter normally needs milliseconds.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached");
-            await Task.Delay(20);
-        }
     }
 }
 

@@ -101,6 +101,20 @@ public class InlineSliceTests
     }
 
     [Fact]
+    public async Task Rows_an_earlier_run_left_are_swept_after_a_restart()
+    {
+        // The first run never sweeps (an hour); the second finds the rows from the metadata alone.
+        await using var h = new FsHarness(Backend.Disk, Inline(TimeSpan.FromHours(1)));
+        var (ino, model) = await BigFileWithScatteredWritesAsync(h, 6);
+        Assert.Equal(6, h.Meta.InlineRows(100).Count);
+        h.Options.InlineSweepAge = TimeSpan.FromMilliseconds(50);
+        await h.CrashAndRestartAsync();
+        await FsHarness.PollAsync(() => h.Meta.InlineRows(100).Count == 0 && h.Slices(ino).All(s => !s.IsInline));
+        Assert.True(h.Fs.InlineSweeps > 0);
+        await h.CheckAsync(ino, model);
+    }
+
+    [Fact]
     public async Task Removing_the_file_deletes_its_rows()
     {
         await using var h = new FsHarness(Backend.Memory, Inline(TimeSpan.FromHours(1)));

@@ -54,8 +54,8 @@ public class StorageClassTests
             piece.CopyTo(model, off);
         }
         await WriteCommitAsync(vol, ino, 64 << 20, FsHarness.Random(5 << 20, 2)); // full blocks too, in chunk 1
-        await PollAsync(() => h.Fs.Compactions > 0 && h.FsInternal.Compactor!.Idle);
-        await PollAsync(() => h.Meta.PendingDeletes(1000).Count == 0);
+        await FsHarness.PollAsync(() => h.Fs.Compactions > 0 && h.FsInternal.Compactor!.Idle);
+        await FsHarness.PollAsync(() => h.Meta.PendingDeletes(1000).Count == 0);
 
         var coldKeys = h.ObjectKeys().Where(k => !hotKeys.Contains(k)).ToList();
         Assert.True(coldKeys.Count >= 3, $"{coldKeys.Count} cold objects");
@@ -97,15 +97,5 @@ public class StorageClassTests
         await using var h = new FsHarness(Backend.Memory);
         Assert.Throws<ArgumentException>(() => h.Fs.SetStorageClass(h.VolumeId, "GLACIER"));
         Assert.Throws<ArgumentException>(() => h.Fs.SetStorageClass(h.VolumeId, "COLD"));
-    }
-
-    private static async Task PollAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached");
-            await Task.Delay(20);
-        }
     }
 }

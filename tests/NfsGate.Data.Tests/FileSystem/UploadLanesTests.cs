@@ -81,7 +81,7 @@ public class UploadLanesTests
             await h.CommitAsync(frag);
             piece.CopyTo(model, off);
         }
-        await PollAsync(() => h.FsInternal.Compactor!.Idle);
+        await FsHarness.PollAsync(() => h.FsInternal.Compactor!.Idle);
         options.CompactSliceCount = 8;
 
         // The next put (the compaction's copy) blocks in the store until released.
@@ -113,15 +113,5 @@ public class UploadLanesTests
         int size = (int)h.Size(frag);
         Assert.Equal(model[..size], await h.ReadAsync(frag, 0, size));
         Assert.Equal(data, await h.ReadAsync(other, 0, data.Length));
-    }
-
-    private static async Task PollAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached");
-            await Task.Delay(20);
-        }
     }
 }

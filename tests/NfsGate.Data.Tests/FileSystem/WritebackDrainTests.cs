@@ -42,7 +42,7 @@ public class WritebackDrainTests
             files[i] = (ino, data);
         }
         // Each file's first upload failed: every one is now in a long backoff.
-        await PollAsync(() => h.FsInternal.Staging!.Failures >= files.Length);
+        await FsHarness.PollAsync(() => h.FsInternal.Staging!.Failures >= files.Length);
         Assert.Equal(files.Length, StagedFiles(h));
         Assert.Equal(0, h.ObjectCount());
         return files;
@@ -83,15 +83,5 @@ public class WritebackDrainTests
         await h.SettleAsync();
         Assert.Equal(0, StagedFiles(h));
         foreach (var (ino, data) in files) Assert.Equal(data, await h.ReadAsync(ino, 0, data.Length));
-    }
-
-    private static async Task PollAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached");
-            await Task.Delay(20);
-        }
     }
 }

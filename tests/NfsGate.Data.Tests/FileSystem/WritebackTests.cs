@@ -46,7 +46,7 @@ public class WritebackTests
         Same(new byte[1000], await h.ReadAsync(ino, 0, 1000));
 
         // The store recovers: the record is retried, uploaded, committed, and removed from the journal.
-        await PollAsync(() => h.FsInternal.Staging!.Failures > 0);
+        await FsHarness.PollAsync(() => h.FsInternal.Staging!.Failures > 0);
         h.FailPuts = false;
         await h.SettleAsync();
         Assert.Equal(0, StagedFiles(h));
@@ -129,7 +129,7 @@ public class WritebackTests
         Assert.Equal(FsStatus.Jukebox, h.Truncate(ino, 100).Status);
         Assert.Equal(10_000UL, h.Size(ino));
         h.FailPuts = false;
-        await PollAsync(() => h.Truncate(ino, 100).Status == FsStatus.Ok);
+        await FsHarness.PollAsync(() => h.Truncate(ino, 100).Status == FsStatus.Ok);
         Assert.Equal(FsStatus.Ok, h.Truncate(ino, 10_000).Status);
         var expected = new byte[10_000];
         Fill(100, 3).CopyTo(expected, 0);
@@ -174,7 +174,7 @@ public class WritebackTests
         h.FailPuts = false;
         await h.SettleAsync();
         Assert.Equal(0, StagedFiles(h));
-        await PollAsync(() => h.ObjectCount() == 0);
+        await FsHarness.PollAsync(() => h.ObjectCount() == 0);
     }
 
     [Fact]
@@ -214,15 +214,5 @@ public class WritebackTests
         Assert.Equal(expected.Length, actual.Length);
         int diff = expected.AsSpan().CommonPrefixLength(actual);
         Assert.True(diff == expected.Length, $"bytes differ at {diff}");
-    }
-
-    private static async Task PollAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached");
-            await Task.Delay(20);
-        }
     }
 }
