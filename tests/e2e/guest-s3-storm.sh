@@ -11,8 +11,9 @@
 # sha256, one a line), E2E_STORM_WRITERS, E2E_STORM_CHUNKS, E2E_STORM_LOG (check: the FSYNCED lines, as /host/...).
 set -u
 cd /mnt/nfs || { echo "FAIL cd /mnt/nfs"; exit 1; }
-UNIT=65536
-UNITS=12
+# E2E_STORM_UNIT x E2E_STORM_UNITS is one chunk (default 64 KiB x 12 = 768 KiB); the host's storm_source must match.
+UNIT=${E2E_STORM_UNIT:-65536}
+UNITS=${E2E_STORM_UNITS:-12}
 SRC_CHUNKS=80
 
 writer() {   # writer number → prints FSYNCED lines; exit status non-zero if any chunk failed
@@ -44,7 +45,7 @@ storm() {
         wait "${pids[$w]}" || failed=$((failed + 1))
     done
     if [ $failed -eq 0 ]; then
-        echo "PASS storm: $E2E_STORM_WRITERS writers x $E2E_STORM_CHUNKS fsync'ed chunks of 768 KiB, none failed ($((SECONDS - start)) s)"
+        echo "PASS storm: $E2E_STORM_WRITERS writers x $E2E_STORM_CHUNKS fsync'ed chunks of $((UNIT * UNITS / 1024)) KiB, none failed ($((SECONDS - start)) s)"
     else
         echo "FAIL storm: $failed of $E2E_STORM_WRITERS writers had a failed write or fsync ($((SECONDS - start)) s)"
     fi

@@ -98,11 +98,11 @@ vm_result() {   # label, nfs-vm exit status
 
 # The write storm's source (guest-s3-storm.sh): 80 chunks of 768 KiB of random data made on the host (the emulated
 # guest's /dev/urandom is slow) in $W/storm-src.bin, and their sums in $W/storm-sums.
-storm_source() {
-    local s
-    head -c $((80 * 768 << 10)) /dev/urandom >"$W/storm-src.bin"
+storm_source() {   # [unit units]: 80 chunks of unit x units bytes (default 64 KiB x 12 = 768 KiB)
+    local s unit=${1:-65536} units=${2:-12}
+    head -c $((80 * unit * units)) /dev/urandom >"$W/storm-src.bin"
     for ((s = 0; s < 80; s++)); do
-        dd if="$W/storm-src.bin" bs=64k skip=$((s * 12)) count=12 status=none | sha256sum | cut -d' ' -f1
+        dd if="$W/storm-src.bin" bs=$unit skip=$((s * units)) count=$units status=none | sha256sum | cut -d' ' -f1
     done >"$W/storm-sums"
 }
 

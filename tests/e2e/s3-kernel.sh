@@ -6,7 +6,8 @@
 #       checks every byte (all of it now comes from S3);
 #   (2) a write storm: parallel writers fsync every chunk and print what they fsync'ed; nfsgate is kill -9'ed
 #       (and its cache deleted) twice in the middle and restarted; the writers resume (hard mount), and a last boot
-#       checks every fsync'ed range.
+#       checks every fsync'ed range;
+#   (3) the same storm with 4 KiB chunks, whose fsyncs commit inline in the metadata (checked by the metric).
 # Run by tests/e2e/run.sh as one stage, or alone (after `make build`). Ends with "N passed, M failed"; exits non-zero
 # on any failure. Environment: NFSGATE (server binary), NFSVM, S3CEPH (tool paths), NFSGATE_SKIP_S3=1 or
 # E2E_SKIP_VM=1 (skip the stage), S3_FIO_SIZE (fio file size, e.g. 512m for a quick local run),
@@ -21,6 +22,8 @@ FIO_SIZE=${S3_FIO_SIZE:-2g}
 FIO_OVERWRITES=${S3_FIO_OVERWRITES:-1000}
 STORM_WRITERS=4
 STORM_CHUNKS=${S3_STORM_CHUNKS:-16}
+STORM_UNIT=65536 STORM_UNITS=12   # 768 KiB chunks
+INLINE_STORM_CHUNKS=${S3_INLINE_STORM_CHUNKS:-40}
 # 1 GiB: the issue's memory bound for the server under a large sequential load.
 RSS_LIMIT_KIB=$((1 << 20))
 pass=0
@@ -125,14 +128,12 @@ if crash_and_restart "fio"; then
 fi
 
 # --- (2) write storm with kill -9 in the middle -------------------------------------------------------------
-storm_source   # lib.sh
-total=$((STORM_WRITERS * STORM_CHUNKS))
-
 storm() {
     local vm_pid rc kill_at n
     start=$SECONDS
     vm storm guest-s3-storm.sh write -e "E2E_STORM_SRC=/host$W/storm-src.bin" -e "E2E_STORM_SUMS=/host$W/storm-sums" \
-        -e "E2E_STORM_WRITERS=$STORM_WRITERS" -e "E2E_STORM_CHUNKS=$STORM_CHUNKS" &
+        -e "E2E_STORM_WRITERS=$STORM_WRITERS" -e "E2E_STORM_CHUNKS=$STORM_CHUNKS" \
+        -e "E2E_STORM_UNIT=$STORM_UNIT" -e "E2E_STORM_UNITS=$STORM_UNITS" &
     vm_pid=$!
     # Two crashes, at about a quarter and at about three fifths of the storm's chunks; the writers are mid-write
     # at that moment (four of them, each between its dd's write and its fsync most of the time).
@@ -140,6 +141,7 @@ storm() {
         while kill -0 "$vm_pid" 2>/dev/null && [ "$(fsynced)" -lt "$kill_at" ]; do sleep 0.1; done
         if ! kill -0 "$vm_pid" 2>/dev/null; then bad "storm: the VM ended before $kill_at chunks were fsync'ed"; break; fi
         n=$(fsynced)
+        [ "$kill_at" -eq $((total / 4)) ] && [ -n "${STORM_INLINE:-}" ] && check_inline
         crash_and_restart "storm (after $n fsync'ed chunks)" || break
     done
     wait "$vm_pid"; rc=$?
@@ -150,16 +152,31 @@ storm() {
     if [ "$n" -eq "$total" ]; then ok "storm: all $total chunks fsync'ed, $((SECONDS - start)) s"
     else bad "storm: $n of $total chunks fsync'ed"; fi
 }
-storm
 
-if crash_and_restart "storm check"; then
+storm_round() {   # one storm of STORM_WRITERS x STORM_CHUNKS chunks of STORM_UNIT x STORM_UNITS bytes, then its check
+    storm_source "$STORM_UNIT" "$STORM_UNITS"   # lib.sh
+    total=$((STORM_WRITERS * STORM_CHUNKS))
+    storm
+    crash_and_restart "storm check" || return
     grep '^FSYNCED ' "$W/storm.out" >"$W/storm.log"
-    vm "storm check" guest-s3-storm.sh check -e "E2E_STORM_LOG=/host$W/storm.log"
+    vm "storm check" guest-s3-storm.sh check -e "E2E_STORM_LOG=/host$W/storm.log" -e "E2E_STORM_UNIT=$STORM_UNIT" -e "E2E_STORM_UNITS=$STORM_UNITS"
     rc=$?
     cat "$W/storm check.out"
     count_guest "$W/storm check.out"
     vm_result "storm check" $rc
-fi
+}
+storm_round
+
+# --- (3) the storm again with 4 KiB chunks: each fsync flushes 4 KiB, which is committed inline in the metadata
+# (writes.inlineSize), not as an object; the metric proves it before the first kill -9, the check that it survived.
+check_inline() {
+    local bytes
+    bytes=$(curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" | awk '$1 == "nfsgate_inline_bytes_total" { print $2 }')
+    if awk -v b="${bytes:-0}" 'BEGIN { exit !(b > 0) }'; then ok "inline storm: $bytes bytes committed inline before the first kill -9"
+    else bad "inline storm: nfsgate_inline_bytes_total is ${bytes:-absent} before the first kill -9 (want > 0)"; fi
+}
+STORM_UNIT=4096 STORM_UNITS=1 STORM_CHUNKS=$INLINE_STORM_CHUNKS STORM_INLINE=1
+storm_round
 
 # --- an orderly stop --------------------------------------------------------------------------------------
 pid=$SERVER_PID; SERVER_PID=
