@@ -166,6 +166,14 @@ public static class Codec
     /// <summary>Bytes before an inline row's data.</summary>
     public const int InlineHeader = 25;
 
+    /// <summary>The slice bytes of an inline row (what follows its header); false when the row is malformed.</summary>
+    public static bool TryInlineBytes(ReadOnlySpan<byte> row, out ReadOnlySpan<byte> bytes)
+    {
+        bool ok = row.Length >= InlineHeader && row[0] == Version;
+        bytes = ok ? row[InlineHeader..] : default;
+        return ok;
+    }
+
     public static InlineRow DecodeInlineRow(ulong id, ReadOnlySpan<byte> s)
     {
         CheckVersion(s, InlineHeader);

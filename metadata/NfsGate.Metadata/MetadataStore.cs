@@ -101,8 +101,8 @@ public sealed class MetadataStore(IKvStore kv, ILogger? logger = null) : IMetada
     public bool ReadInline(ulong id, uint offset, Span<byte> dest)
     {
         var v = kv.Read(r => r.Get(Keys.InlineData(id)));
-        if (v is null || v.Length < Codec.InlineHeader || v[0] != Codec.Version || (long)offset + dest.Length > v.Length - Codec.InlineHeader) return false;
-        v.AsSpan(Codec.InlineHeader + (int)offset, dest.Length).CopyTo(dest);
+        if (v is null || !Codec.TryInlineBytes(v, out var bytes) || (long)offset + dest.Length > bytes.Length) return false;
+        bytes.Slice((int)offset, dest.Length).CopyTo(dest);
         return true;
     }
 

@@ -97,8 +97,9 @@ public sealed class FileSystemOptions
     /// <summary>
     /// A flush's packed small pieces of one chunk, at most this many bytes together, are committed inline in the
     /// metadata instead of as an object (see <see cref="SliceUploader.StoreAsync"/>); compaction later moves them into
-    /// objects. 0 disables it. 64 KiB: sixteen 4 KiB random writes, the group a FILE_SYNC burst forms, while a
-    /// sequential writer's flushes (whole blocks) never qualify, so metadata holds only small, short-lived bytes.
+    /// objects. 0 disables it. 64 KiB: room for sixteen 4 KiB random writes, more than a group of 16 in-flight
+    /// FILE_SYNC writes forms (4–8 measured), while a sequential writer's flushes (whole blocks) never qualify, so
+    /// metadata holds only small, short-lived bytes.
     /// </summary>
     public int InlineMaxBytes { get; set; } = 64 << 10;
 

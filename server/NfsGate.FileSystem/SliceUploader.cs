@@ -15,12 +15,10 @@ namespace NfsGate.FileSystem;
 /// </summary>
 internal sealed class SliceUploader(GatewayFileSystem fs)
 {
-    private long _inlineBytes, _inlineSlices;
+    private long _inlineBytes;
 
     /// <summary>Bytes committed inline (in the metadata, with no PUT on the write path) so far (for metrics).</summary>
     public long InlineBytes => Interlocked.Read(ref _inlineBytes);
-    /// <summary>Inline slices committed so far (for metrics).</summary>
-    public long InlineSlices => Interlocked.Read(ref _inlineSlices);
 
     private readonly record struct Piece(uint Chunk, uint Pos, uint Len, long FileOffset);
 
@@ -41,10 +39,7 @@ internal sealed class SliceUploader(GatewayFileSystem fs)
         status = meta.AddSlices(ino, slices, durable, inline);
         if (status != FsStatus.Ok) return status;
         if (inline is not null)
-        {
-            Interlocked.Add(ref _inlineSlices, inline.Count);
             foreach (var d in inline) Interlocked.Add(ref _inlineBytes, d.Bytes.Length);
-        }
         fs.Compactor?.Notify(meta, ino, slices);
         return status;
     }
@@ -117,7 +112,10 @@ internal sealed class SliceUploader(GatewayFileSystem fs)
     /// </summary>
     internal const long MaxInlinePerFlush = 1 << 20;
 
-    /// <summary>A packed group's bytes in an array of their own (they outlive the buffer generation they came from).</summary>
+    /// <summary>
+    /// A packed group's bytes in an array of their own, so nothing pooled has to be handed back after the commit (a
+    /// group of several pieces is gathered into a rented array). At most 64 KiB per group by default.
+    /// </summary>
     private static async ValueTask<byte[]> CopyGroupAsync(IUploadSource source, Packed group, CancellationToken ct)
     {
         var bytes = new byte[group.Size];

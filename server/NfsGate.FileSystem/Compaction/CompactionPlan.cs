@@ -87,7 +87,7 @@ internal sealed class CompactionPlan
                 }
             fragmented |= inline;
             var window = new Window(pieces, originals.Count < pieces.Count ? originals : null, runs, fragmented,
-                (fragmented && copy <= maxCopyPerFragmentByte * fragmentBytes) || (inline && forceInline)) { Inline = inline };
+                (fragmented && copy <= maxCopyPerFragmentByte * fragmentBytes) || (inline && forceInline), inline);
             windows.Add(window);
             count += window.Rewrite ? runs.Count : window.KeptCount;
         }
@@ -118,7 +118,7 @@ internal sealed class CompactionPlan
     }
 
     /// <summary>One block-sized window of the chunk: its visible pieces, the runs they form, and the decision.</summary>
-    private sealed class Window(List<VisibleRange> pieces, List<Slice>? originals, List<(uint Pos, uint End)> runs, bool fragmented, bool rewrite)
+    private sealed class Window(List<VisibleRange> pieces, List<Slice>? originals, List<(uint Pos, uint End)> runs, bool fragmented, bool rewrite, bool inline)
     {
         public readonly List<VisibleRange> Pieces = pieces;
         /// <summary>The original references clipped to the window, when fewer than the pieces (else null).</summary>
@@ -128,7 +128,7 @@ internal sealed class CompactionPlan
         public readonly bool Fragmented = fragmented;
         public bool Rewrite = rewrite;
         /// <summary>The window references an inline slice.</summary>
-        public bool Inline;
+        public readonly bool Inline = inline;
     }
 
     private static Slice Clip(Slice s, uint ws, uint we)

@@ -48,9 +48,9 @@ public static class DataChecker
         await Parallel.ForEachAsync(Blocks(slices), new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism), CancellationToken = ct },
             async (b, c) =>
             {
-                // An inline slice's bytes are a metadata row (a header, then the bytes), checked the same way.
+                // An inline slice's bytes are a metadata row, checked the same way (a malformed row counts as missing).
                 long? size = Slice.IsInlineId(b.SliceId)
-                    ? kv.Read(r => r.Get(Keys.InlineData(b.SliceId)))?.Length - Codec.InlineHeader
+                    ? InlineLength(kv.Read(r => r.Get(Keys.InlineData(b.SliceId))))
                     : await store.HeadAsync(ObjectKeys.BlockKey(b.SliceId, b.Index, b.Length), c).ConfigureAwait(false);
                 if (size != b.Length)
                     lock (bad) bad.Add((b, size));
@@ -79,6 +79,8 @@ public static class DataChecker
         }
         return result;
     }
+
+    private static long? InlineLength(byte[]? row) => row is not null && Codec.TryInlineBytes(row, out var bytes) ? bytes.Length : null;
 
     /// <summary>Slice id → size and the chunks that reference it (holes excluded; undecodable lists are metadata problems).</summary>
     private static Dictionary<ulong, SliceRefs> CollectSlices(IKvReader r, CancellationToken ct)

@@ -103,7 +103,7 @@ public static class GarbageCollector
     {
         var rows = new List<(ulong, long)>();
         KvScan.ForEach(r, Keys.InlineDataStart, Keys.InlineDataEnd,
-            (k, v) => rows.Add((Keys.SliceIdOfInlineData(k), Math.Max(0, v.Length - Codec.InlineHeader))), ct);
+            (k, v) => rows.Add((Keys.SliceIdOfInlineData(k), Codec.TryInlineBytes(v, out var bytes) ? bytes.Length : 0)), ct);
         return rows;
     }
 
