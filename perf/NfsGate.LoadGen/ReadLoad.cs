@@ -7,6 +7,8 @@ namespace NfsGate.LoadGen;
 /// READ throughput of one file: --conns connections, each reading the whole file sequentially in --block pieces with
 /// --depth READs outstanding (as a kernel client's read-ahead would), all starting together. With --seconds the
 /// readers loop over the file until the time is up instead of reading it once. Reports bytes read / wall time.
+/// The READs go over <see cref="ReadConnection"/>s, which count the data without copying it out (as lean as the
+/// kernel client, so the client's CPU does not set the rate on a machine it shares with the server).
 /// </summary>
 internal static class ReadLoad
 {
@@ -15,8 +17,11 @@ internal static class ReadLoad
         int conns = a.Int("conns", 16), depth = a.Int("depth", 4);
         uint block = (uint)a.Long("block", 1 << 20);
         double seconds = a.Double("seconds", 0);
-        await using var file = await TargetFile.OpenAsync(a, conns).ConfigureAwait(false);
-        var (clients, fh, size) = (file.Clients, file.Handle, file.Size);
+        ulong size;
+        byte[] fh;
+        await using (var file = await TargetFile.OpenAsync(a, 1).ConfigureAwait(false)) (fh, size) = (file.Handle, file.Size);
+        var clients = new ReadConnection[conns];
+        for (int i = 0; i < conns; i++) clients[i] = await ReadConnection.ConnectAsync(Args.EndPoint(a.Str("nfs")), fh).ConfigureAwait(false);
         long total = 0, errors = 0;
         var sw = Stopwatch.StartNew();
         var deadline = seconds > 0 ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
@@ -34,8 +39,10 @@ internal static class ReadLoad
                     lock (sync) { rel = next; next += block; }
                     if (rel >= size && seconds <= 0) return;
                     ulong off = (start + rel) % size;
-                    var r = await c.ReadAsync(fh, off, block).ConfigureAwait(false);
-                    if (r.Status != NfsStat3.NFS3_OK) { Interlocked.Increment(ref errors); return; }
+                    var r = await c.ReadAsync(off, block).ConfigureAwait(false);
+                    // A short READ inside the file is an error too: the file is not being written, and it keeps the
+                    // byte count (what the rate is made of) honest.
+                    if (r.Status != NfsStat3.NFS3_OK || r.Count != Math.Min(block, size - off)) { Interlocked.Increment(ref errors); return; }
                     Interlocked.Add(ref total, r.Count);
                 }
             }
@@ -43,6 +50,7 @@ internal static class ReadLoad
         })).ToArray();
         await Task.WhenAll(readers).ConfigureAwait(false);
         double elapsed = sw.Elapsed.TotalSeconds;
+        foreach (var c in clients) await c.DisposeAsync().ConfigureAwait(false);
         Report.Emit(a.Str("label", $"read-{conns}c"), total / elapsed / 1e6, "MB/s",
             ("bytes", total), ("seconds", Math.Round(elapsed, 2)), ("errors", errors), ("depth", depth));
         return errors == 0 ? 0 : 1;
