@@ -193,20 +193,51 @@ issue3_round() {   # round
     echo "{\"metric\":\"s3-bytes-per-byte-16c\",\"value\":$(awk -v a=$c0 -v b=$c1 -v n=$HOT_BYTES 'BEGIN{printf "%.4f", (b-a)/n}'),\"unit\":\"ratio\",\"s3_bytes\":$((c1 - c0))}" | record nfsgate-s3 "$r"
 }
 
+# nfsgate keeps working after a load returns: compaction folds the random writes' slices into blocks (about 11x
+# their bytes, see perf/README.md "Why random writes stay below ganesha"), the inline sweep, the delete queue. On 2
+# shared cores that work slows whatever step runs next, on any server. So before every measured step each server must
+# have been quiet (under 5% of a core for 2 s, all at once), for at most SETTLE_MAX s; how long each one kept working is
+# recorded as "settle" (s, with the step it preceded), so the background cost stays in the results, not in the next row.
+SETTLE_MAX=${SETTLE_MAX:-240}
+declare -A SPID=([ganesha]=$GPID [nfsgate]=$NPID1)
+[ "$WITH_S3" = 1 ] && SPID[nfsgate-s3]=$NPID2
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+settle() {   # step round
+    local t0=$SECONDS s busy
+    local -A last=() before=()
+    for s in "${!SPID[@]}"; do last[$s]=0; done
+    while :; do
+        for s in "${!SPID[@]}"; do before[$s]=$(ticks "${SPID[$s]}"); done
+        sleep 2
+        busy=0
+        for s in "${!SPID[@]}"; do
+            if [ $(( $(ticks "${SPID[$s]}") - before[$s] )) -gt 10 ]; then busy=1; last[$s]=$((SECONDS - t0)); fi
+        done
+        [ $busy = 0 ] && break
+        [ $((SECONDS - t0)) -ge "$SETTLE_MAX" ] && { echo "  settle: a server is still busy after $SETTLE_MAX s, going on"; break; }
+    done
+    for s in "${!SPID[@]}"; do
+        [ "${last[$s]}" -gt 0 ] && echo "{\"metric\":\"settle\",\"value\":${last[$s]},\"unit\":\"s\",\"before\":\"$1\"}" | record "$s" "$2"
+    done
+}
+
 START=$(date +%s)
 for r in $(seq "$ROUNDS"); do
     # Rotate the order each round so no server always runs first (cold machine) or last.
     order=("${SERVERS[@]:$(((r - 1) % ${#SERVERS[@]}))}" "${SERVERS[@]:0:$(((r - 1) % ${#SERVERS[@]}))}")
     for s in "${order[@]}"; do
         if [ "$WITH_VM" = 1 ]; then
+            settle "vm-$s" "$r"
             echo "bench: round $r/$ROUNDS, $s: kernel client in nfs-vm ($(( $(date +%s) - START )) s)"
             vm_round "$s" "$r"
         fi
         [ "$ONLY" = issue3 ] && continue
+        settle "host-$s" "$r"
         echo "bench: round $r/$ROUNDS, $s: host load generator"
         host_round "$s" "$r"
     done
     if [ "$WITH_S3" = 1 ]; then
+        settle issue3 "$r"
         echo "bench: round $r/$ROUNDS: issue 3 (cold/warm S3 reads)"
         issue3_round "$r"
     fi

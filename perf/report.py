@@ -79,7 +79,7 @@ def main():
     print(head)
     print("-" * len(head))
     for m in order:
-        if not vals(m, "ganesha"):
+        if m == "settle" or not vals(m, "ganesha"):
             continue
         (r1, k1), (r2, k2) = bounded_ratios(m, "nfsgate", "ganesha"), bounded_ratios(m, "nfsgate-s3", "ganesha")
         print(f"{m:<24} {units[m]:<10} {shown(m, 'ganesha'):>15} {shown(m, 'nfsgate'):>15} "
@@ -94,6 +94,21 @@ def main():
         summary.append(row)
     if cut:
         print("<=: cut off by its time box, the rate is at most this; >=/<= on a ratio: a bound, not a value")
+
+    # bench.sh waits before each step until every server is quiet; each wait is its own row (by[] keeps one per round).
+    settles = {}
+    for r in rows:
+        if r["metric"] == "settle":
+            settles.setdefault(r["server"], []).append((r["value"], r.get("before", "?")))
+    if settles:
+        print()
+        print("background work before a step (s until the server was quiet; the step it delayed):")
+        for s in ("ganesha", "nfsgate", "nfsgate-s3"):
+            if s in settles:
+                waits = sorted(settles[s], reverse=True)
+                print(f"  {s:<11} {len(waits)} waits, {sum(v for v, _ in waits)} s in all, longest: "
+                      + ", ".join(f"{v} s before {step}" for v, step in waits[:3]))
+        summary.append({"settle": {s: [{"seconds": v, "before": b} for v, b in w] for s, w in settles.items()}})
 
     checks = []
     cold = by.get(("cold-read-1c", "nfsgate-s3"), {})
