@@ -47,7 +47,7 @@ internal sealed class ReadConnection : IAsyncDisposable
         args.WriteUInt64(0);
         args.WriteUInt32(0);
         _call = RawRpcClient.Frame(RawRpcClient.BuildCall(0, Nfs3Const.PROGRAM, Nfs3Const.VERSION, (uint)Nfs3Proc.READ, args.WrittenSpan, credential));
-        _xidAt = 4;                      // after the record mark
+        _xidAt = RecordMarking.HeaderSize; // after the record mark
         _countAt = _call.Length - 4;     // READ3args ends offset, count
         _offsetAt = _countAt - 8;
         _loop = ReceiveLoopAsync();
@@ -108,13 +108,10 @@ internal sealed class ReadConnection : IAsyncDisposable
             while (true)
             {
                 // The first fragment's mark and as much of its body as the head needs (a READ reply's head is ~130 bytes).
-                var (buffer, done) = await FillAsync(reader, 4).ConfigureAwait(false);
+                var (buffer, done) = await FillAsync(reader, RecordMarking.HeaderSize).ConfigureAwait(false);
                 if (done) break;
-                uint mark = ReadMark(buffer);
-                int fragment = (int)(mark & 0x7FFF_FFFF);
-                bool last = (mark & 0x8000_0000) != 0;
+                var (fragment, last) = ReadMark(reader, buffer);
                 int want = Math.Min(fragment, MaxHead);
-                reader.AdvanceTo(buffer.GetPosition(4));
                 (buffer, done) = await FillAsync(reader, want).ConfigureAwait(false);
                 if (done) throw new IOException("connection closed inside a reply");
                 buffer.Slice(0, want).CopyTo(head);
@@ -135,12 +132,9 @@ internal sealed class ReadConnection : IAsyncDisposable
                         expected -= take;
                     }
                     if (last) break;
-                    (buffer, done) = await FillAsync(reader, 4).ConfigureAwait(false);
+                    (buffer, done) = await FillAsync(reader, RecordMarking.HeaderSize).ConfigureAwait(false);
                     if (done) throw new IOException("connection closed inside a reply");
-                    mark = ReadMark(buffer);
-                    rest = mark & 0x7FFF_FFFF;
-                    last = (mark & 0x8000_0000) != 0;
-                    reader.AdvanceTo(buffer.GetPosition(4));
+                    (rest, last) = ReadMark(reader, buffer);
                 }
                 if (expected != 0) throw new IOException($"READ reply xid {xid}: record and data length disagree by {expected} bytes");
                 TaskCompletionSource<ReadReply>? waiter;
@@ -179,11 +173,14 @@ internal sealed class ReadConnection : IAsyncDisposable
         }
     }
 
-    private static uint ReadMark(ReadOnlySequence<byte> buffer)
+    /// <summary>Decodes the fragment header at the start of <paramref name="buffer"/> (RFC 5531 §11) and consumes it.</summary>
+    private static (int Length, bool Last) ReadMark(PipeReader reader, ReadOnlySequence<byte> buffer)
     {
-        Span<byte> m = stackalloc byte[4];
-        buffer.Slice(0, 4).CopyTo(m);
-        return BinaryPrimitives.ReadUInt32BigEndian(m);
+        Span<byte> m = stackalloc byte[RecordMarking.HeaderSize];
+        buffer.Slice(0, RecordMarking.HeaderSize).CopyTo(m);
+        reader.AdvanceTo(buffer.GetPosition(RecordMarking.HeaderSize));
+        uint mark = BinaryPrimitives.ReadUInt32BigEndian(m);
+        return ((int)(mark & ~RecordMarking.LastFragmentBit), (mark & RecordMarking.LastFragmentBit) != 0);
     }
 
     /// <summary>RFC 5531 accepted reply, then RFC 1813 READ3res up to and including the data's length.</summary>
@@ -198,7 +195,7 @@ internal sealed class ReadConnection : IAsyncDisposable
         uint accept = r.ReadUInt32();
         if (accept != (uint)AcceptStat.SUCCESS) throw new IOException($"xid {xid}: accept_stat {accept}");
         var status = (NfsStat3)r.ReadUInt32();
-        if (r.ReadBool()) r.Skip(84); // post_op_attr: fattr3 is 84 bytes
+        Fattr3.ReadPostOp(ref r);
         if (status != NfsStat3.NFS3_OK) return (xid, new ReadReply(status, 0, false), r.Position, 0);
         uint count = r.ReadUInt32();
         bool eof = r.ReadBool();

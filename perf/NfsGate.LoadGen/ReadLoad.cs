@@ -19,9 +19,10 @@ internal static class ReadLoad
         double seconds = a.Double("seconds", 0);
         ulong size;
         byte[] fh;
-        await using (var file = await TargetFile.OpenAsync(a, 1).ConfigureAwait(false)) (fh, size) = (file.Handle, file.Size);
+        System.Net.IPEndPoint nfs;
+        await using (var file = await TargetFile.OpenAsync(a, 1).ConfigureAwait(false)) (fh, size, nfs) = (file.Handle, file.Size, file.Target.Nfs);
         var clients = new ReadConnection[conns];
-        for (int i = 0; i < conns; i++) clients[i] = await ReadConnection.ConnectAsync(Args.EndPoint(a.Str("nfs")), fh).ConfigureAwait(false);
+        for (int i = 0; i < conns; i++) clients[i] = await ReadConnection.ConnectAsync(nfs, fh).ConfigureAwait(false);
         long total = 0, errors = 0;
         var sw = Stopwatch.StartNew();
         var deadline = seconds > 0 ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
