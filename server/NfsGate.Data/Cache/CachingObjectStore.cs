@@ -408,7 +408,12 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         if (early) fetch.Land(error);
         try
         {
-            if (store) await Store(key, fetch.Buffer.AsMemory(0, fetch.Length), fetch).ConfigureAwait(false);
+            // A detached fill goes to the pool: when the inner store answers synchronously (a local directory)
+            // this method still runs on the reader's thread, which must not also pay for the free-space check,
+            // the checksums and the write of the cache file it was answered before.
+            var bytes = fetch.Buffer.AsMemory(0, fetch.Length);
+            if (store && early) await Task.Run(() => Store(key, bytes, fetch)).ConfigureAwait(false);
+            else if (store) await Store(key, bytes, fetch).ConfigureAwait(false);
         }
         finally
         {

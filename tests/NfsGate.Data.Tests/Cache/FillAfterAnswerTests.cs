@@ -30,7 +30,7 @@ public sealed class FillAfterAnswerTests : IDisposable
             {
                 if (!holdFills) return 0.5;
                 _fillStarted.Set();
-                _fillGo.Wait(Patience * 3);
+                _fillGo.Wait(); // Dispose sets it, so a failed test cannot leave the pool thread parked
                 return 0.5;
             },
         });
@@ -50,7 +50,8 @@ public sealed class FillAfterAnswerTests : IDisposable
         var cache = Open(holdFills: true);
 
         var buf = new byte[4096];
-        var first = cache.GetAsync("k", 1000, buf).AsTask();
+        // Started on the pool, so a fill that ran on the reader's own thread fails here instead of hanging the test.
+        var first = Task.Run(() => cache.GetAsync("k", 1000, buf).AsTask());
         Assert.True(_fillStarted.Wait(Patience));
         Assert.Same(first, await Task.WhenAny(first, Task.Delay(Patience))); // not waiting for the disk write
         Assert.Equal(4096, await first);
@@ -76,7 +77,7 @@ public sealed class FillAfterAnswerTests : IDisposable
         _inner.Seed("k", Data(300_000, 2));
         var cache = Open(holdFills: true);
 
-        await cache.PrefetchAsync("k", untilCached: false).WaitAsync(Patience);
+        await Task.Run(() => cache.PrefetchAsync("k", untilCached: false)).WaitAsync(Patience);
         Assert.True(_fillStarted.Wait(Patience));
         var full = cache.PrefetchAsync("k");
         Assert.False(full.IsCompleted);
