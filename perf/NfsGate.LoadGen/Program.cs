@@ -3,6 +3,7 @@ using NfsGate.LoadGen;
 // nfsgate-loadgen COMMAND --option value ...   (one JSON result line per measurement on stdout)
 //   write    --nfs H:P [--mount H:P] [--path /] [--file hot] [--size 1G]          create a file of random bytes
 //   mkfiles  --nfs H:P [--mount H:P] [--path /] [--dir big] [--count 100000]      a directory of empty files
+//   rmfiles  --nfs H:P [--mount H:P] [--path /] [--dir big] [--count 10000] [--depth 1]   REMOVE what mkfiles made
 //   ops      --nfs H:P [--mount H:P] [--path /] --op getattr|lookup [--conns 64] [--depth 4] [--seconds 10]
 //   read     --nfs H:P [--mount H:P] [--path /] [--file hot] [--conns 16] [--depth 4] [--block 1M] [--seconds S] [--label L]
 //   randwrite --nfs H:P [--mount H:P] [--path /] [--file hot] [--conns 1] [--depth 16] [--block 4096] [--seconds 5] [--stable file|unstable]
@@ -20,6 +21,7 @@ return args[0] switch
 {
     "write" => await Setup.WriteAsync(a),
     "mkfiles" => await Setup.MkFilesAsync(a),
+    "rmfiles" => await Setup.RmFilesAsync(a),
     "ops" => await OpsLoad.RunAsync(a),
     "read" => await ReadLoad.RunAsync(a),
     "randwrite" => await RandWriteLoad.RunAsync(a),

@@ -76,4 +76,29 @@ internal static class Setup
             await Target.DisposeAllAsync(clients).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// rmfiles: REMOVE the first --count files mkfiles made in --dir, one call in flight by default, as the guest's
+    /// `rm` loop sends them: each waits for the server's durable commit.
+    /// </summary>
+    public static async Task<int> RmFilesAsync(Args a)
+    {
+        int count = a.Int("count", 10_000), depth = a.Int("depth", 1);
+        string dir = a.Str("dir", "big");
+        var target = await Target.OpenAsync(a).ConfigureAwait(false);
+        await using var c = await target.ConnectAsync().ConfigureAwait(false);
+        var found = await c.LookupAsync(target.Root, dir).ConfigureAwait(false);
+        if (found.Status != NfsStat3.NFS3_OK) throw new InvalidOperationException($"lookup {dir}: {found.Status}");
+        byte[] dh = found.Handle!;
+        int next = -1, failed = 0;
+        var sw = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, depth).Select(_ => Task.Run(async () =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count)
+                if ((await c.RemoveAsync(dh, $"f{i:D6}").ConfigureAwait(false)).Status != NfsStat3.NFS3_OK) Interlocked.Increment(ref failed);
+        }))).ConfigureAwait(false);
+        Report.Emit(a.Str("label", "rmfiles"), count / sw.Elapsed.TotalSeconds, "ops/s", ("count", count), ("failed", failed));
+        return failed == 0 ? 0 : 1;
+    }
 }
