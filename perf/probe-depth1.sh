@@ -2,16 +2,16 @@
 # One call in flight, side by side: REMOVE ops/s and warm 4 KiB READ MB/s from the host against nfs-ganesha (VFS on the
 # local disk) and out/nfsgate (embedded defaults), interleaved, with each server's CPU per call from /proc. Hand-run
 # (perf/README.md "Largest gaps", item 6); needs what `make bench` installs and `make build`.
-#   ROUNDS (3)  COUNT files removed per round (2000)  SECS per READ turn (3)  NFSGATE_ENV (extra env, e.g. a runtime knob)
+#   ROUNDS (3)  COUNT files removed per round (2000)  SECS per READ turn (3)  SERVER_ENV (extra env, e.g. a runtime knob)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd); . "$HERE/lib.sh"
 W=$(mktemp -d /tmp/nfsgate-depth1.XXXX); PIDS=(); trap 'stop_all; rm -rf "$W"' EXIT
 build_loadgen || exit 1
 start_ganesha
 P=$(free_port) H=$(free_port)
-env ${NFSGATE_ENV:-} NFSGATE_PORTMAPPER=off NFSGATE_HTTP=127.0.0.1:$H "$HERE/../out/nfsgate" serve --listen 127.0.0.1:$P \
+env ${SERVER_ENV:-} NFSGATE_PORTMAPPER=off NFSGATE_HTTP=127.0.0.1:$H "$HERE/../out/nfsgate" serve --listen 127.0.0.1:$P \
     --data-dir "$W/nfsgate" </dev/null >"$W/nfsgate.log" 2>&1 & NGPID=$!; PIDS+=($NGPID)
-wait_port "$GN" && wait_port "$P" || { echo "a server did not start"; exit 1; }
+wait_port "$GN" && wait_port "$P" || { echo "a server did not start"; tail -n 5 "$W"/nfsgate.log "$W"/ganesha.log; exit 1; }
 NAME=(ganesha nfsgate); PID=($GPID $NGPID)
 TARGET=("--nfs 127.0.0.1:$GN --mount 127.0.0.1:$GM --path $W/ganesha/export" "--nfs 127.0.0.1:$P")
 R=${ROUNDS:-3} C=${COUNT:-2000}
