@@ -43,7 +43,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 [ -x "$BIN/nfsgate" ] || { echo "bench: $BIN/nfsgate missing: run make build"; exit 1; }
 
-. "$HERE/lib.sh"   # stop, stop_all, free_port, wait_port, build_loadgen, LG, start_ganesha
+. "$HERE/lib.sh"   # stop, stop_all, free_port, wait_port, ticks, build_loadgen, LG, start_ganesha
 W=$(mktemp -d /tmp/nfsgate-bench.XXXXXX)
 # Private copies: other engineers may rebuild out/ while the benchmark runs.
 cp -r "$BIN" "$W/bin"
@@ -204,7 +204,6 @@ issue3_round() {   # round
 SETTLE_MAX=${SETTLE_MAX:-240}
 declare -A SPID=([ganesha]=$GPID [nfsgate]=$NPID1)
 [ "$WITH_S3" = 1 ] && SPID[nfsgate-s3]=$NPID2
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 settle() {   # step round
     local t0=$SECONDS s busy
     local -A last=() before=()

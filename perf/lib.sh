@@ -1,4 +1,4 @@
-# Helpers shared by perf/bench.sh and perf/NfsGate.Benchmarks/ab-{ops,read}.sh (sourced, not run). Before use, the script
+# Helpers shared by perf/bench.sh, perf/probe-depth1.sh and perf/NfsGate.Benchmarks/ab-{ops,read}.sh (sourced, not run). Before use, the script
 # sets W (its work directory) and PIDS=() (every process it starts, stopped in reverse order by stop_all).
 
 stop() {    # pid: TERM, then KILL after 20 s (a loaded machine can take seconds to shut a server down)
@@ -15,6 +15,8 @@ free_port() {
         ss -ltn | awk '{print $4}' | grep -q ":$p\$" || { echo $p; return; }
     done
 }
+# utime + stime of process $1 in clock ticks (10 ms here), 0 once it has gone (a server that died must not stall a wait).
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 wait_port() { for _ in $(seq 300); do ss -ltn | awk '{print $4}' | grep -q ":$1\$" && return 0; sleep 0.2; done; return 1; }
 
 # perf/NfsGate.LoadGen, built and copied to $W/loadgen (others may rebuild the tree while a run lasts); LG runs it.

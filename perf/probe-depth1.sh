@@ -15,19 +15,18 @@ wait_port "$GN" && wait_port "$P" || { echo "a server did not start"; tail -n 5 
 NAME=(ganesha nfsgate); PID=($GPID $NGPID)
 TARGET=("--nfs 127.0.0.1:$GN --mount 127.0.0.1:$GM --path $W/ganesha/export" "--nfs 127.0.0.1:$P")
 R=${ROUNDS:-3} C=${COUNT:-2000}
-cpu_ms() { awk '{print ($14 + $15) * 10}' "/proc/$1/stat"; }
 for k in 0 1; do
     LG write ${TARGET[$k]} --file hot --size 64M >/dev/null
     for r in $(seq "$R"); do LG mkfiles ${TARGET[$k]} --dir d$r --count "$C" --conns 1 >/dev/null; done
 done
 for r in $(seq "$R"); do for k in 0 1; do
-    c0=$(cpu_ms "${PID[$k]}")
+    c0=$(ticks "${PID[$k]}")
     ops=$(LG rmfiles ${TARGET[$k]} --dir d$r --count "$C" | jq -r '"\(.value | floor) ops/s, \(.failed) failed"')
-    c1=$(cpu_ms "${PID[$k]}")
-    echo "${NAME[$k]} round $r: REMOVE depth 1: $ops, $(( (c1 - c0) * 1000 / C )) us CPU per op"
-    c0=$(cpu_ms "${PID[$k]}")
+    c1=$(ticks "${PID[$k]}")
+    echo "${NAME[$k]} round $r: REMOVE depth 1: $ops, $(( (c1 - c0) * 10000 / C )) us CPU per op"
+    c0=$(ticks "${PID[$k]}")
     out=$(LG read ${TARGET[$k]} --file hot --conns 1 --depth 1 --block 4096 --seconds "${SECS:-3}")
-    c1=$(cpu_ms "${PID[$k]}")
+    c1=$(ticks "${PID[$k]}")
     calls=$(( $(echo "$out" | jq -r .bytes) / 4096 ))
-    echo "${NAME[$k]} round $r: READ 4 KiB depth 1: $(echo "$out" | jq -r .value) MB/s, $(( (c1 - c0) * 1000 / calls )) us CPU per call"
+    echo "${NAME[$k]} round $r: READ 4 KiB depth 1: $(echo "$out" | jq -r .value) MB/s, $(( (c1 - c0) * 10000 / calls )) us CPU per call"
 done; done

@@ -28,7 +28,6 @@ if [ -n "${NEW2:-}" ]; then
     env ${NEW2_ENV:-} NFSGATE_PORTMAPPER=off NFSGATE_HTTP=127.0.0.1:$H2 "$NEW2/nfsgate" serve --listen 127.0.0.1:$N2 --data-dir "$W/new2" </dev/null >"$W/new2.log" 2>&1 & PIDS+=($!); PID_new2=$!
 fi
 for p in $GN $GM $NO $NN ${N2:-}; do wait_port $p || { echo "nothing on $p"; tail "$W"/*.log; exit 1; }; done
-cputicks() { awk '{print $14 + $15}' /proc/$1/stat; }   # utime + stime of a process, in clock ticks
 target() { case $1 in ganesha) echo "--nfs 127.0.0.1:$GN --mount 127.0.0.1:$GM --path $W/ganesha/export";; old) echo "--nfs 127.0.0.1:$NO";; new) echo "--nfs 127.0.0.1:$NN";; new2) echo "--nfs 127.0.0.1:$N2";; esac; }
 read -ra SERVERS <<<"${SERVERS:-ganesha old new${NEW2:+ new2}}"
 N=${#SERVERS[@]}
@@ -41,9 +40,9 @@ for r in $(seq $ROUNDS); do
     for s in "${order[@]}"; do
         echo "{\"round\":$r,\"server\":\"$s\",\"load\":\"$(cut -d' ' -f1 /proc/loadavg)\"}"
         for c in "${CONNS[@]}"; do
-            pid=PID_$s; t0=$(cputicks ${!pid})
+            pid=PID_$s; t0=$(ticks ${!pid})
             out=$(LG read $(target $s) --conns $c --depth 4 --seconds $S --label read-${c}c); echo "$out"
-            t1=$(cputicks ${!pid}) bytes=$(echo "$out" | jq -r .bytes)
+            t1=$(ticks ${!pid}) bytes=$(echo "$out" | jq -r .bytes)
             # Server CPU (user + system) per MiB served: the work a READ costs, which the machine's load hardly changes.
             echo "{\"metric\":\"cpu-read-${c}c\",\"value\":$(awk -v t=$((t1 - t0)) -v hz=$(getconf CLK_TCK) -v b=$bytes 'BEGIN{printf "%.1f", t / hz * 1e6 / (b / 1048576)}'),\"unit\":\"us/MiB\"}"
         done
