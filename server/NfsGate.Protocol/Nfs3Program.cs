@@ -37,16 +37,19 @@ public sealed partial class Nfs3Program : IRpcProgram
 
         const ProcFlags W = ProcFlags.MakesWrite;
         const ProcFlags NI = ProcFlags.MakesWrite | ProcFlags.NonIdempotent;
+        // Reads of metadata and cached data take no group commit, fsync or flush lock: a connection's receive thread
+        // may answer them itself. An uncached READ from object storage frees that thread at its first await.
+        const ProcFlags Q = ProcFlags.Quick;
         Nfs3ProcInfo[] table =
         [
-            new(Nfs3Proc.GETATTR, ProcFlags.None, 0, Nfs3GetAttr.Handle),
+            new(Nfs3Proc.GETATTR, Q, 0, Nfs3GetAttr.Handle),
             // SETATTR is replayed from the duplicate-request cache as knfsd does: a retried truncate
             // arriving after a later WRITE would otherwise destroy data.
             new(Nfs3Proc.SETATTR, NI, 2, Nfs3SetAttr.Handle),
-            new(Nfs3Proc.LOOKUP, ProcFlags.None, 1, Nfs3Lookup.Handle),
-            new(Nfs3Proc.ACCESS, ProcFlags.None, 1, Nfs3Access.Handle),
-            new(Nfs3Proc.READLINK, ProcFlags.None, 1, Nfs3ReadLink.Handle),
-            new(Nfs3Proc.READ, ProcFlags.DataRead, 1, Nfs3Read.Handle),
+            new(Nfs3Proc.LOOKUP, Q, 1, Nfs3Lookup.Handle),
+            new(Nfs3Proc.ACCESS, Q, 1, Nfs3Access.Handle),
+            new(Nfs3Proc.READLINK, Q, 1, Nfs3ReadLink.Handle),
+            new(Nfs3Proc.READ, Q | ProcFlags.DataRead, 1, Nfs3Read.Handle),
             new(Nfs3Proc.WRITE, W | ProcFlags.DataWrite, 2, Nfs3Write.Handle),
             new(Nfs3Proc.CREATE, NI, 2, Nfs3Create.Handle),
             new(Nfs3Proc.MKDIR, NI, 2, Nfs3Mkdir.Handle),
@@ -56,16 +59,16 @@ public sealed partial class Nfs3Program : IRpcProgram
             new(Nfs3Proc.RMDIR, NI, 2, Nfs3Rmdir.Handle),
             new(Nfs3Proc.RENAME, NI, 4, Nfs3Rename.Handle),
             new(Nfs3Proc.LINK, NI, 3, Nfs3Link.Handle),
-            new(Nfs3Proc.READDIR, ProcFlags.None, 1, Nfs3ReadDir.Handle),
-            new(Nfs3Proc.READDIRPLUS, ProcFlags.None, 1, Nfs3ReadDirPlus.Handle),
-            new(Nfs3Proc.FSSTAT, ProcFlags.None, 1, Nfs3FsStat.Handle),
-            new(Nfs3Proc.FSINFO, ProcFlags.None, 1, Nfs3FsInfo.Handle),
-            new(Nfs3Proc.PATHCONF, ProcFlags.None, 1, Nfs3PathConf.Handle),
+            new(Nfs3Proc.READDIR, Q, 1, Nfs3ReadDir.Handle),
+            new(Nfs3Proc.READDIRPLUS, Q, 1, Nfs3ReadDirPlus.Handle),
+            new(Nfs3Proc.FSSTAT, Q, 1, Nfs3FsStat.Handle),
+            new(Nfs3Proc.FSINFO, Q, 1, Nfs3FsInfo.Handle),
+            new(Nfs3Proc.PATHCONF, Q, 1, Nfs3PathConf.Handle),
             new(Nfs3Proc.COMMIT, ProcFlags.None, 2, Nfs3Commit.Handle),
         ];
 
         _procs = new RpcProcedure?[(int)Nfs3Proc.COMMIT + 1];
-        _procs[0] = new RpcProcedure(0, "NULL", Nfs3Null.Handle);
+        _procs[0] = new RpcProcedure(0, "NULL", Nfs3Null.Handle, Q);
         foreach (var p in table)
         {
             var info = p;

@@ -104,6 +104,23 @@ public sealed partial class RpcDispatcher
         return reply;
     }
 
+    /// <summary>
+    /// True when <paramref name="record"/> calls a procedure flagged <see cref="ProcFlags.Quick"/>, read from the
+    /// fixed words of the call header (xid, mtype, rpcvers, prog, vers, proc) without decoding it. Anything odd is
+    /// false and takes the pool path, where <see cref="DispatchAsync"/> gives it its proper reply.
+    /// </summary>
+    public bool IsQuick(ReadOnlySpan<byte> record)
+    {
+        if (record.Length < 24) return false;
+        static uint At(ReadOnlySpan<byte> r, int i) => System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(r[i..]);
+        if (At(record, 4) != (uint)MsgType.CALL || At(record, 8) != 2) return false;
+        uint version = At(record, 16);
+        return _programs.TryGetValue(At(record, 12), out var program)
+               && version >= program.LowVersion && version <= program.HighVersion
+               && program.GetProcedure(version, At(record, 20)) is { } proc
+               && (proc.Flags & ProcFlags.Quick) != 0;
+    }
+
     private async ValueTask<RpcReply> ExecuteCachedAsync(DuplicateRequestCache drc, RpcCall call, IRpcProgram program, CancellationToken ct)
     {
         var key = DuplicateRequestCache.MakeKey(call.Client.Address, call.Xid, call.Program, call.Version, call.Procedure.Number, call.Args.Span);

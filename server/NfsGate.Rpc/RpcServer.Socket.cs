@@ -11,7 +11,7 @@ public sealed partial class RpcServer
     /// replies. The record mark and the body leave in one sendmsg (a gathered send), so a 1 MiB READ reply costs one
     /// system call and the kernel's own copy, as a writev from a C server does.
     /// </summary>
-    private sealed class SocketPipe(Socket socket, PipeReader input, PipeWriter output) : IDuplexPipe, IDirectRecordSender
+    private sealed class SocketPipe(Socket socket, PipeReader input, PipeWriter output) : IDuplexPipe, IDirectRecordSender, IBlockingReceiver
     {
         // Reused: sends on one connection are serialized by its write lock.
         private readonly byte[] _mark = new byte[RecordMarking.HeaderSize];
@@ -19,6 +19,22 @@ public sealed partial class RpcServer
 
         public PipeReader Input { get; } = input;
         public PipeWriter Output { get; } = output;
+
+        // poll(2), then recv(2) of what is there: both plain system calls on this thread. A receive that had to wait
+        // inside Socket would park on the runtime's socket engine instead, which is the thread hop this path avoids.
+        public int Receive(Span<byte> buffer, int timeoutMs)
+        {
+            if (!socket.Poll((int)Math.Min(timeoutMs * 1000L, int.MaxValue), SelectMode.SelectRead)) return -1;
+            return socket.Receive(buffer, SocketFlags.None);
+        }
+
+        public bool HasPending => socket.Available > 0;
+
+        public void StopReceiving()
+        {
+            // shutdown(SHUT_RD) wakes a blocked poll with end-of-stream; replies can still be sent.
+            try { socket.Shutdown(SocketShutdown.Receive); } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
+        }
 
         public async ValueTask SendRecordAsync(ReadOnlyMemory<byte> body, CancellationToken ct)
         {

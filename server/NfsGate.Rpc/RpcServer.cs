@@ -118,7 +118,16 @@ public sealed partial class RpcServer : IAsyncDisposable
             // Behind a trusted load balancer the PROXY header names the client (RpcServer.Proxy.cs); null = closed.
             if (await ProxiedClientAsync(pipe.Input, RpcConnection.Unmap(remote), id).ConfigureAwait(false) is not { } client) return;
             var conn = new RpcConnection(pipe, client, id, _dispatcher, _options, _loggers.CreateLogger<RpcConnection>());
-            await conn.RunAsync(_stop.Token).ConfigureAwait(false);
+            if (Interlocked.Increment(ref _receiveThreads) <= _options.ReceiveThreads)
+            {
+                try { await RunOnThreadAsync(conn).ConfigureAwait(false); }
+                finally { Interlocked.Decrement(ref _receiveThreads); }
+            }
+            else
+            {
+                Interlocked.Decrement(ref _receiveThreads);
+                await conn.RunAsync(_stop.Token).ConfigureAwait(false);
+            }
         }
         catch (Exception ex)
         {
@@ -130,6 +139,34 @@ public sealed partial class RpcServer : IAsyncDisposable
             _connections.TryRemove(id, out _);
             done.TrySetResult();
         }
+    }
+
+    private int _receiveThreads;
+
+    /// <summary>Connections currently served by a receive thread of their own.</summary>
+    public int ReceiveThreadsInUse => Volatile.Read(ref _receiveThreads);
+
+    private Task RunOnThreadAsync(RpcConnection conn)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                conn.RunBlocking(_stop.Token);
+                done.SetResult();
+            }
+            catch (Exception ex)
+            {
+                done.SetException(ex);
+            }
+        }, maxStackSize: 1 << 20)
+        {
+            IsBackground = true,
+            Name = "RPC receive",
+        };
+        thread.Start();
+        return done.Task;
     }
 
     /// <summary>Closes the listeners and every connection (in-flight calls are cancelled), and waits for them.</summary>

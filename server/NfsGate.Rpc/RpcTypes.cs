@@ -54,4 +54,10 @@ public enum ProcFlags
     DataRead = 4,
     /// <summary>Moves file data in (bandwidth accounting).</summary>
     DataWrite = 8,
+    /// <summary>
+    /// Answers from memory or a local read without blocking waits (no group commit, no fsync, no lock held by a slow
+    /// call), so a connection's receive thread may run it itself instead of handing it to the pool (RpcConnection.Blocking.cs).
+    /// A handler that goes asynchronous (a fetch from object storage) still frees that thread at its first await.
+    /// </summary>
+    Quick = 16,
 }

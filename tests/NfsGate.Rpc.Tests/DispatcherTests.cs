@@ -66,6 +66,36 @@ public class DispatcherTests
         return w.WrittenSpan.ToArray();
     }
 
+    [Fact]
+    public void Quick_is_read_from_the_procedure_flags()
+    {
+        Assert.True(_dispatcher.IsQuick(Call(TestProgram.WhereQuick)));
+        Assert.True(_dispatcher.IsQuick(Call(TestProgram.Null, vers: 2)));
+        Assert.False(_dispatcher.IsQuick(Call(TestProgram.WhereNotQuick)));
+        Assert.False(_dispatcher.IsQuick(Call(TestProgram.Counter)));
+    }
+
+    [Fact]
+    public void Anything_odd_is_not_quick()
+    {
+        var call = Call(TestProgram.WhereQuick);
+        Assert.False(_dispatcher.IsQuick(call.AsSpan(0, 23)));                         // shorter than the fixed words
+        Assert.False(_dispatcher.IsQuick(Call(TestProgram.WhereQuick, rpcvers: 3)));   // RPC_MISMATCH
+        Assert.False(_dispatcher.IsQuick(Call(TestProgram.WhereQuick, vers: 9)));      // PROG_MISMATCH
+        Assert.False(_dispatcher.IsQuick(Call(TestProgram.WhereQuick, prog: 1)));      // PROG_UNAVAIL
+        Assert.False(_dispatcher.IsQuick(Call(77)));                                   // PROC_UNAVAIL
+        var reply = (byte[])call.Clone();
+        reply[7] = 1;                                                                  // a REPLY, not a CALL
+        Assert.False(_dispatcher.IsQuick(reply));
+        var rnd = new Random(5);
+        for (int i = 0; i < 2000; i++)
+        {
+            var noise = new byte[rnd.Next(0, 64)];
+            rnd.NextBytes(noise);
+            _dispatcher.IsQuick(noise); // never throws
+        }
+    }
+
     [Theory]
     [InlineData(1u)]
     [InlineData(3u)]

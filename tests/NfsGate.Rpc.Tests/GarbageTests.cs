@@ -61,12 +61,14 @@ public class GarbageTests
     }
 
     [Theory]
-    [InlineData(10)]
-    [InlineData(11)]
-    public async Task Connection_survives_framed_garbage(int seed)
+    [InlineData(10, false)]
+    [InlineData(11, false)]
+    [InlineData(12, true)]
+    [InlineData(13, true)]
+    public async Task Connection_survives_framed_garbage(int seed, bool blocking)
     {
         var rnd = new Random(seed);
-        await using var h = new PipeHarness();
+        await using var h = new PipeHarness(blocking: blocking);
         h.Program.Gate.SetResult();
         for (int i = 0; i < 300; i++)
             await h.SendAsync(RawRpcClient.Frame(Mutate(rnd, ValidCall(rnd, (uint)i))));
@@ -82,14 +84,14 @@ public class GarbageTests
     }
 
     [Theory]
-    [InlineData(20)]
-    [InlineData(21)]
-    [InlineData(22)]
-    [InlineData(23)]
-    public async Task Raw_noise_over_tcp_closes_or_is_ignored_and_others_are_served(int seed)
+    [InlineData(20, 64)]
+    [InlineData(21, 64)]
+    [InlineData(22, 0)]
+    [InlineData(23, 0)]
+    public async Task Raw_noise_over_tcp_closes_or_is_ignored_and_others_are_served(int seed, int receiveThreads)
     {
         var rnd = new Random(seed);
-        await using var s = new ServerHarness(new RpcServerOptions { MaxRecordSize = 64 * 1024 });
+        await using var s = new ServerHarness(new RpcServerOptions { MaxRecordSize = 64 * 1024, ReceiveThreads = receiveThreads });
         await using (var noisy = await s.ConnectAsync())
         {
             for (int i = 0; i < 20 && !noisy.ServerClosed; i++)

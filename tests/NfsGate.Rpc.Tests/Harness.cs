@@ -39,7 +39,10 @@ public sealed class PipeHarness : IAsyncDisposable
     public Task Run { get; }
     public TestProgram Program { get; }
 
-    public PipeHarness(RpcServerOptions? options = null, RpcDispatcher? dispatcher = null, TestProgram? program = null, IPEndPoint? client = null)
+    /// <param name="blocking">Runs <see cref="RpcConnection.RunBlocking"/> on a thread of its own (the transport then
+    /// offers a blocking receive) instead of <see cref="RpcConnection.RunAsync"/>.</param>
+    public PipeHarness(RpcServerOptions? options = null, RpcDispatcher? dispatcher = null, TestProgram? program = null, IPEndPoint? client = null,
+        bool blocking = false)
     {
         Program = program ?? new TestProgram();
         if (dispatcher is null)
@@ -47,9 +50,33 @@ public sealed class PipeHarness : IAsyncDisposable
             dispatcher = new RpcDispatcher();
             dispatcher.Register(Program);
         }
-        Connection = new RpcConnection(new Duplex(_toServer.Reader, _fromServer.Writer),
-            client ?? new IPEndPoint(IPAddress.Loopback, 40000), 1, dispatcher, options);
-        Run = Task.Run(() => Connection.RunAsync());
+        IDuplexPipe transport = blocking ? new BlockingDuplex(_toServer.Reader, _fromServer.Writer) : new Duplex(_toServer.Reader, _fromServer.Writer);
+        Connection = new RpcConnection(transport, client ?? new IPEndPoint(IPAddress.Loopback, 40000), 1, dispatcher, options);
+        Run = blocking ? RunOnThread(Connection, Stop.Token) : Task.Run(() => Connection.RunAsync(Stop.Token));
+    }
+
+    /// <summary>Cancelling it stops the connection (as the server's stop does).</summary>
+    public CancellationTokenSource Stop { get; } = new();
+
+    /// <summary>What RpcServer does for a connection that gets a receive thread.</summary>
+    public static Task RunOnThread(RpcConnection connection, CancellationToken ct)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try { connection.RunBlocking(ct); done.SetResult(); }
+            catch (Exception ex) { done.SetException(ex); }
+        }) { IsBackground = true, Name = "RPC receive" };
+        thread.Start();
+        return done.Task;
+    }
+
+    /// <summary>Sends several calls in one write, so the connection reads them together.</summary>
+    public Task SendCallsAsync(params (uint Xid, uint Proc)[] calls)
+    {
+        var bytes = new List<byte>();
+        foreach (var (xid, proc) in calls) bytes.AddRange(RawRpcClient.Frame(RawRpcClient.BuildCall(xid, TestProgram.Number, 3, proc, [])));
+        return SendAsync(bytes.ToArray());
     }
 
     public async Task SendAsync(ReadOnlyMemory<byte> bytes) => await _toServer.Writer.WriteAsync(bytes);
@@ -96,5 +123,45 @@ public sealed class PipeHarness : IAsyncDisposable
     {
         public PipeReader Input { get; } = input;
         public PipeWriter Output { get; } = output;
+    }
+
+    /// <summary>
+    /// An in-memory transport with the blocking receive a socket offers: each receive hands over what one write of
+    /// the test put in the pipe (or what is left of it), so records written together are read together.
+    /// </summary>
+    private sealed class BlockingDuplex(PipeReader input, PipeWriter output) : IDuplexPipe, IBlockingReceiver
+    {
+        private Task<ReadResult>? _pending;
+        private volatile bool _stopped;
+
+        public PipeReader Input { get; } = input;
+        public PipeWriter Output { get; } = output;
+
+        public int Receive(Span<byte> buffer, int timeoutMs)
+        {
+            while (true)
+            {
+                if (_stopped) return 0;
+                _pending ??= Input.ReadAsync().AsTask();
+                if (!_pending.Wait(timeoutMs)) return _stopped ? 0 : -1;
+                var rr = _pending.Result;
+                _pending = null;
+                var data = rr.Buffer;
+                int n = (int)Math.Min(data.Length, buffer.Length);
+                data.Slice(0, n).CopyTo(buffer);
+                Input.AdvanceTo(data.GetPosition(n));
+                if (n > 0) return n;
+                if (rr.IsCompleted) return 0;
+            }
+        }
+
+        // The pipe cannot be peeked without a read of its own; "nothing waiting" is what a quiet socket says too.
+        public bool HasPending => false;
+
+        public void StopReceiving()
+        {
+            _stopped = true;
+            Input.CancelPendingRead();
+        }
     }
 }

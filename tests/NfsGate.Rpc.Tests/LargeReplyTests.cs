@@ -10,10 +10,12 @@ namespace NfsGate.Rpc.Tests;
 /// </summary>
 public class LargeReplyTests
 {
-    [Fact]
-    public async Task Large_and_small_replies_on_one_connection_arrive_whole()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(64)]
+    public async Task Large_and_small_replies_on_one_connection_arrive_whole(int receiveThreads)
     {
-        await using var s = new ServerHarness();
+        await using var s = new ServerHarness(new RpcServerOptions { ReceiveThreads = receiveThreads });
         await using var c = await s.ConnectAsync();
         // Sizes on both sides of the direct-send threshold, and the Echo cap (1 MiB), all in flight at once.
         int[] sizes = [3, RpcConnection.DirectSendMin - 40, RpcConnection.DirectSendMin, 70_001, 1 << 20, 0, 300_000, 5];
@@ -39,10 +41,12 @@ public class LargeReplyTests
         Assert.False(c.ServerClosed);
     }
 
-    [Fact]
-    public async Task Stop_does_not_hang_on_a_peer_that_never_reads_its_large_replies()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(64)]
+    public async Task Stop_does_not_hang_on_a_peer_that_never_reads_its_large_replies(int receiveThreads)
     {
-        var s = new ServerHarness(new RpcServerOptions { DrainTimeout = TimeSpan.FromMilliseconds(500) });
+        var s = new ServerHarness(new RpcServerOptions { DrainTimeout = TimeSpan.FromMilliseconds(500), ReceiveThreads = receiveThreads });
         using var peer = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await peer.ConnectAsync(s.EndPoint);
         // 64 calls, each answered with 1 MiB: far more than the loopback socket buffers hold, so the server's sends

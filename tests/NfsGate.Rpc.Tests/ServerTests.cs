@@ -5,14 +5,24 @@ using NfsGate.TestKit;
 
 namespace NfsGate.Rpc.Tests;
 
-public class ServerTests
+/// <summary>The server over TCP, with connections on receive threads of their own and on the async loop.</summary>
+public abstract class ServerContract
 {
+    protected abstract int ReceiveThreads { get; }
+
+    private ServerHarness Server(RpcServerOptions? options = null, DuplicateRequestCache? drc = null, params IPEndPoint[] endpoints)
+    {
+        options ??= new RpcServerOptions();
+        options.ReceiveThreads = ReceiveThreads;
+        return new ServerHarness(options, drc, endpoints);
+    }
+
     private static readonly IPAddress Loopback2 = IPAddress.Parse("127.0.0.2");
 
     [Fact]
     public async Task Serves_calls_over_tcp_with_the_bound_port()
     {
-        await using var s = new ServerHarness();
+        await using var s = Server();
         Assert.NotEqual(0, s.EndPoint.Port);
         await using var c = await s.ConnectAsync();
         var r = await c.CallAsync(TestProgram.Number, 3, TestProgram.Echo, TestProgram.Opaque([1, 2, 3]));
@@ -24,7 +34,7 @@ public class ServerTests
     [Fact]
     public async Task Client_address_and_credential_reach_the_handler()
     {
-        await using var s = new ServerHarness();
+        await using var s = Server();
         await using var c = await s.ConnectAsync(Loopback2);
         var r = await c.CallAsync(TestProgram.Number, 3, TestProgram.WhoAmI, [], RpcClientCredential.Sys(1000, 100, 4, 5));
         var x = new XdrReader(r.Results);
@@ -42,7 +52,7 @@ public class ServerTests
     public async Task Dual_mode_listener_reports_ipv4_clients_unmapped()
     {
         if (!Socket.OSSupportsIPv6) return; // nothing to test on a host without IPv6 sockets
-        await using var s = new ServerHarness(endpoints: new IPEndPoint(IPAddress.IPv6Any, 0));
+        await using var s = Server(endpoints: new IPEndPoint(IPAddress.IPv6Any, 0));
         await using var c = await s.ConnectAsync(to: new IPEndPoint(IPAddress.Loopback, s.EndPoint.Port));
         var r = await c.CallAsync(TestProgram.Number, 3, TestProgram.WhoAmI, []);
         var x = new XdrReader(r.Results);
@@ -54,7 +64,7 @@ public class ServerTests
     [Fact]
     public async Task Listens_on_several_endpoints()
     {
-        await using var s = new ServerHarness(endpoints: [new IPEndPoint(IPAddress.Loopback, 0), new IPEndPoint(Loopback2, 0)]);
+        await using var s = Server(endpoints: [new IPEndPoint(IPAddress.Loopback, 0), new IPEndPoint(Loopback2, 0)]);
         Assert.Equal(2, s.Server.LocalEndPoints.Count);
         foreach (var ep in s.Server.LocalEndPoints)
         {
@@ -67,7 +77,7 @@ public class ServerTests
     [Fact]
     public async Task Outstanding_calls_are_matched_by_xid()
     {
-        await using var s = new ServerHarness();
+        await using var s = Server();
         await using var c = await s.ConnectAsync();
         var slow = c.CallAsync(TestProgram.Number, 3, TestProgram.Gated, []);
         await s.Program.GatedStarted.Task.WaitAsync(TimeSpan.FromSeconds(20));
@@ -81,7 +91,7 @@ public class ServerTests
     [Fact]
     public async Task Replay_after_reconnect_returns_the_cached_reply()
     {
-        await using var s = new ServerHarness(drc: new DuplicateRequestCache());
+        await using var s = Server(drc: new DuplicateRequestCache());
         var framed = RawRpcClient.Frame(RawRpcClient.BuildCall(0xABCD, TestProgram.Number, 3, TestProgram.Counter, []));
         RpcReplyMessage first;
         await using (var c1 = await s.ConnectAsync())
@@ -95,7 +105,7 @@ public class ServerTests
     [Fact]
     public async Task Header_errors_come_back_over_tcp()
     {
-        await using var s = new ServerHarness();
+        await using var s = Server();
         await using var c = await s.ConnectAsync();
         var mismatch = await c.SendAndWaitAsync(1, RawRpcClient.Frame(RawRpcClient.BuildCall(1, TestProgram.Number, 3, 0, [], rpcVersion: 3)));
         Assert.Equal((ReplyStat.MSG_DENIED, RejectStat.RPC_MISMATCH, 2u, 2u), (mismatch.ReplyStat, mismatch.RejectStat, mismatch.MismatchLow, mismatch.MismatchHigh));
@@ -113,7 +123,7 @@ public class ServerTests
     [Fact]
     public async Task Oversized_record_closes_only_that_connection()
     {
-        await using var s = new ServerHarness(new RpcServerOptions { MaxRecordSize = 4096 });
+        await using var s = Server(new RpcServerOptions { MaxRecordSize = 4096 });
         await using var bad = await s.ConnectAsync();
         await using var good = await s.ConnectAsync();
         await bad.SendRawAsync(new byte[] { 0x80, 0, 0x10, 0x01 }); // 4097 bytes announced
@@ -124,7 +134,7 @@ public class ServerTests
     [Fact]
     public async Task Slow_drip_connection_is_closed()
     {
-        await using var s = new ServerHarness(new RpcServerOptions { IncompleteRecordTimeout = TimeSpan.FromMilliseconds(200) });
+        await using var s = Server(new RpcServerOptions { IncompleteRecordTimeout = TimeSpan.FromMilliseconds(200) });
         await using var c = await s.ConnectAsync();
         await c.SendRawAsync(new byte[] { 0x80, 0, 0 });
         Assert.True(await c.WaitForCloseAsync(TimeSpan.FromSeconds(20)));
@@ -133,7 +143,7 @@ public class ServerTests
     [Fact]
     public async Task Connections_beyond_the_cap_are_closed()
     {
-        await using var s = new ServerHarness(new RpcServerOptions { MaxConnections = 1 });
+        await using var s = Server(new RpcServerOptions { MaxConnections = 1 });
         await using var first = await s.ConnectAsync();
         Assert.True((await first.CallAsync(TestProgram.Number, 3, TestProgram.Null, [])).IsSuccess);
         await using var second = await s.ConnectAsync();
@@ -144,7 +154,7 @@ public class ServerTests
     [Fact]
     public async Task Stop_closes_listeners_and_connections()
     {
-        var s = new ServerHarness();
+        var s = Server();
         var c = await s.ConnectAsync();
         Assert.True((await c.CallAsync(TestProgram.Number, 3, TestProgram.Null, [])).IsSuccess);
         var pending = c.CallAsync(TestProgram.Number, 3, TestProgram.Gated, []);
@@ -156,5 +166,47 @@ public class ServerTests
         await Assert.ThrowsAnyAsync<SocketException>(() => RawRpcClient.ConnectAsync(s.EndPoint));
         await c.DisposeAsync();
         await s.DisposeAsync();
+    }
+}
+
+public sealed class ReceiveThreadServerTests : ServerContract
+{
+    protected override int ReceiveThreads => 64;
+
+    [Fact]
+    public async Task Connections_past_the_thread_cap_use_the_async_loop()
+    {
+        await using var s = new ServerHarness(new RpcServerOptions { ReceiveThreads = 1 });
+        await using var first = await s.ConnectAsync();
+        var r1 = await first.CallAsync(TestProgram.Number, 3, TestProgram.WhereQuick, []);
+        Assert.False(TestProgram.RanOnPool(r1.Results));
+        Assert.Equal(1, s.Server.ReceiveThreadsInUse);
+        await using var second = await s.ConnectAsync();
+        var r2 = await second.CallAsync(TestProgram.Number, 3, TestProgram.WhereQuick, []);
+        Assert.True(TestProgram.RanOnPool(r2.Results));
+        Assert.Equal(1, s.Server.ReceiveThreadsInUse);
+
+        // The thread is given back when its connection ends; the next connection gets it.
+        await first.DisposeAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (s.Server.ReceiveThreadsInUse != 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        Assert.Equal(0, s.Server.ReceiveThreadsInUse);
+        await using var third = await s.ConnectAsync();
+        var r3 = await third.CallAsync(TestProgram.Number, 3, TestProgram.WhereQuick, []);
+        Assert.False(TestProgram.RanOnPool(r3.Results));
+    }
+}
+
+public sealed class AsyncLoopServerTests : ServerContract
+{
+    protected override int ReceiveThreads => 0;
+
+    [Fact]
+    public async Task No_connection_gets_a_thread()
+    {
+        await using var s = new ServerHarness(new RpcServerOptions { ReceiveThreads = 0 });
+        await using var c = await s.ConnectAsync();
+        Assert.True(TestProgram.RanOnPool((await c.CallAsync(TestProgram.Number, 3, TestProgram.WhereQuick, [])).Results));
+        Assert.Equal(0, s.Server.ReceiveThreadsInUse);
     }
 }

@@ -9,7 +9,7 @@ public sealed class TestProgram : IRpcProgram
 {
     public const uint Number = 0x2000_0042;
     public const uint Null = 0, Echo = 1, ThrowXdrSync = 2, ThrowXdrAsync = 3, ThrowOther = 4, Gated = 5,
-        Counter = 6, WhoAmI = 7, WritesThenFails = 8, Sleep = 9;
+        Counter = 6, WhoAmI = 7, WritesThenFails = 8, Sleep = 9, WhereQuick = 10, WhereNotQuick = 11;
 
     private readonly RpcProcedure?[] _procs;
     private int _counter;
@@ -25,8 +25,8 @@ public sealed class TestProgram : IRpcProgram
 
     public TestProgram()
     {
-        _procs = new RpcProcedure?[10];
-        _procs[Null] = new(Null, "NULL", (c, w, ct) => ValueTask.FromResult(AcceptStat.SUCCESS));
+        _procs = new RpcProcedure?[12];
+        _procs[Null] = new(Null, "NULL", (c, w, ct) => ValueTask.FromResult(AcceptStat.SUCCESS), ProcFlags.Quick);
         _procs[Echo] = new(Echo, "ECHO", (c, w, ct) =>
         {
             var r = new XdrReader(c.Args.Span);
@@ -80,7 +80,20 @@ public sealed class TestProgram : IRpcProgram
             w.WriteInt32(ms);
             return AcceptStat.SUCCESS;
         });
+        // Where the handler ran: 1 on a thread-pool thread, then the thread's name (RpcConnection.Blocking.cs).
+        _procs[WhereQuick] = new(WhereQuick, "WHERE_QUICK", (c, w, ct) => Where(w), ProcFlags.Quick);
+        _procs[WhereNotQuick] = new(WhereNotQuick, "WHERE_NOT_QUICK", (c, w, ct) => Where(w));
     }
+
+    private static ValueTask<AcceptStat> Where(XdrWriter w)
+    {
+        w.WriteUInt32(Thread.CurrentThread.IsThreadPoolThread ? 1u : 0u);
+        w.WriteString(Thread.CurrentThread.Name ?? "");
+        return ValueTask.FromResult(AcceptStat.SUCCESS);
+    }
+
+    /// <summary>Decodes a WHERE_* result: true if the call ran on a thread-pool thread.</summary>
+    public static bool RanOnPool(ReadOnlySpan<byte> results) => new XdrReader(results).ReadUInt32() == 1;
 
     public uint Program => Number;
     public uint LowVersion => 2;
