@@ -26,6 +26,27 @@ public sealed class MetricsHostTests : IDisposable
         """, "(test)", new Dictionary<string, string>(), []);
 
     [Fact]
+    public async Task Connections_on_receive_threads_are_shown_and_given_back()
+    {
+        await using var host = await GatewayHost.StartAsync(Config(), NullLoggerFactory.Instance, CancellationToken.None);
+        await using (var nfs = await Nfs3Client.ConnectAsync(host.NfsEndpoint!))
+        {
+            await nfs.MountHandleAsync("/");
+            var open = await MetricsExposition.ScrapeAsync(host.HttpEndpoint!);
+            Assert.True(open.Get("nfsgate_rpc_receive_threads") >= 1);
+            Assert.Equal(open.Get("nfsgate_rpc_connections"), open.Get("nfsgate_rpc_receive_threads"));
+        }
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var m = await MetricsExposition.ScrapeAsync(host.HttpEndpoint!);
+        while (m.Get("nfsgate_rpc_receive_threads") != 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+            m = await MetricsExposition.ScrapeAsync(host.HttpEndpoint!);
+        }
+        Assert.Equal(0, m.Get("nfsgate_rpc_receive_threads"));
+    }
+
+    [Fact]
     public async Task Nfs_calls_are_counted_by_export_procedure_and_status_with_their_bytes()
     {
         await using var host = await GatewayHost.StartAsync(Config(), NullLoggerFactory.Instance, CancellationToken.None);

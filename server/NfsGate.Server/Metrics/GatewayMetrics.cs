@@ -58,7 +58,12 @@ public sealed class GatewayMetrics
     public void AttachConnections(RpcServer server)
     {
         var g = _f.NewGauge("nfsgate_rpc_connections", "TCP connections open on the NFS/MOUNT listener.");
-        OnScrape(() => g.Set(server.ConnectionCount));
+        var t = _f.NewGauge("nfsgate_rpc_receive_threads", "Connections served by a receive thread of their own (quick calls answered without a hop to the thread pool); the rest use the async loop.");
+        OnScrape(() =>
+        {
+            g.Set(server.ConnectionCount);
+            t.Set(server.ReceiveThreadsInUse);
+        });
     }
 
     public void AttachCache(CachingObjectStore cache, long capacityBytes)
