@@ -105,6 +105,8 @@ public sealed class OpResult
     public WccAttr? Dir2Before;
     /// <summary>Non-zero when the operation freed an inode (last link removed, or replaced by rename).</summary>
     public ulong FreedInode;
+    /// <summary>True when the operation put slices on the delete queue (a freed file that had data).</summary>
+    public bool QueuedDeletes;
 
     public static OpResult Fail(FsStatus s) => new() { Status = s };
 }

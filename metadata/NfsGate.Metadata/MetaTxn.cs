@@ -117,6 +117,9 @@ internal sealed class MetaTxn(IKvTxn kv, uint vol, Timespec now)
         }
     }
 
+    /// <summary>Slices this transaction put on the delete queue.</summary>
+    public int Queued { get; private set; }
+
     public void QueueDead(Slice s)
     {
         if (s.Id == 0) return; // holes own no object
@@ -125,6 +128,7 @@ internal sealed class MetaTxn(IKvTxn kv, uint vol, Timespec now)
         ulong ms = NowMs;
         Kv.Set(Keys.DeleteQueue(ms, s.Id), Codec.EncodeU32(s.Size));
         Kv.Set(index, Codec.EncodeU64(ms));
+        Queued++;
     }
 
     /// <summary>

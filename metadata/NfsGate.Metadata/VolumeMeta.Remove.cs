@@ -34,6 +34,7 @@ public sealed partial class VolumeMeta
             tx.RemoveEntry(dir, nameBytes, seq);
             if (!isRmdir && o.Nlink <= 1 && TrashOn(t, _vol)) MoveToTrash(tx, ref o, dir, name); // VolumeMeta.Trash.cs
             else if (tx.Unlink(ref o)) res.FreedInode = ino;
+            res.QueuedDeletes = tx.Queued > 0;
             if (isRmdir) d.Nlink--;
             d.Mtime = d.Ctime = now;
             tx.PutAttr(d);

@@ -76,6 +76,7 @@ public sealed partial class VolumeMeta
                 // A file replaced by RENAME is as gone as a removed one (editors save this way): trash it the same.
                 if (dst.Type != FileType.Directory && dst.Nlink <= 1 && TrashOn(t, _vol)) MoveToTrash(tx, ref dst, toDir, toName);
                 else if (tx.Unlink(ref dst)) res.FreedInode = dstIno;
+                res.QueuedDeletes = tx.Queued > 0;
                 if (dst.Type == FileType.Directory) td.Nlink--;
             }
             tx.AddEntry(toDir, toBytes, src.Type, srcIno);

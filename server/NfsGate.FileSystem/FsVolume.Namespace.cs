@@ -112,7 +112,8 @@ internal sealed partial class FsVolume
             }
             _fs.Budget.Release(dropped);
         }
-        _fs.Deleter.Wake();
+        // An empty file queued nothing: waking the deleter for it cost a thread wake and a queue scan per REMOVE.
+        if (res.QueuedDeletes) _fs.Deleter.Wake();
         return res;
     }
 }

@@ -54,6 +54,28 @@ public class DataTests
     }
 
     [Fact]
+    public void Remove_and_rename_say_whether_they_queued_slices()
+    {
+        // The data path wakes the background deleter only when there is something to delete.
+        using var fs = new Fs();
+        fs.File("empty");
+        var rm = fs.V.Remove(Root, Fs.RootIno, "empty");
+        Assert.NotEqual(0ul, rm.FreedInode);
+        Assert.False(rm.QueuedDeletes);
+
+        ulong f = fs.File("full");
+        Assert.Equal(FsStatus.Ok, fs.V.AddSlices(f, [(0, new Slice(fs.Store.NewSliceIds(1), 10, 0, 0, 10))], durable: false));
+        Assert.True(fs.V.Remove(Root, Fs.RootIno, "full").QueuedDeletes);
+
+        ulong g = fs.File("g");
+        Assert.Equal(FsStatus.Ok, fs.V.AddSlices(g, [(0, new Slice(fs.Store.NewSliceIds(1), 10, 0, 0, 10))], durable: false));
+        fs.File("h");
+        Assert.False(fs.V.Rename(Root, Fs.RootIno, "g", Fs.RootIno, "h").QueuedDeletes); // h was empty
+        fs.File("i");
+        Assert.True(fs.V.Rename(Root, Fs.RootIno, "i", Fs.RootIno, "h").QueuedDeletes);  // h now holds g's slice
+    }
+
+    [Fact]
     public void Removing_the_last_link_queues_every_slice_and_drops_chunks()
     {
         using var fs = new Fs();
