@@ -73,6 +73,9 @@ public sealed class RocksKvStore : IKvStore
 
     public string Engine => "rocksdb";
 
+    /// <summary>A non-durable commit is an unsynced WAL append under the process lock (microseconds).</summary>
+    public bool LocalCommits => true;
+
     /// <summary>The directory holding the database.</summary>
     public string Location => _path;
 

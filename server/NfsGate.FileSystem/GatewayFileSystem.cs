@@ -28,6 +28,8 @@ public sealed class GatewayFileSystem : IFileSystem
     private int _disposed;
 
     internal IMetadataStore Meta { get; }
+
+    public bool QuickNamespaceChanges => Meta.Kv.LocalCommits;
     internal IObjectStore Store { get; }
     internal FileSystemOptions Options { get; }
     internal ILogger Logger { get; }

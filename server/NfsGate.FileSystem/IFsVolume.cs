@@ -54,4 +54,10 @@ public interface IFileSystem : IAsyncDisposable
     /// A file system without classes ignores it.
     /// </summary>
     void SetStorageClass(uint volumeId, string? storageClass) { }
+
+    /// <summary>
+    /// True when namespace changes (create, remove, rename, link, mkdir, ...) commit without waiting: no fsync, no
+    /// network round trip (the metadata engine's <c>LocalCommits</c>). They may then run on a connection's receive thread.
+    /// </summary>
+    bool QuickNamespaceChanges => false;
 }

@@ -20,6 +20,7 @@ public static class Engines
         private readonly PostgresKvStore _inner =
             new(PostgresCluster.ConnectionString, new PostgresKvOptions { Table = "t_" + Guid.NewGuid().ToString("N"), MaxPoolSize = 8 });
         public string Engine => _inner.Engine;
+        public bool LocalCommits => ((IKvStore)_inner).LocalCommits;
         public T Transact<T>(Func<IKvTxn, T> body, bool durable = false) => _inner.Transact(body, durable);
         public T Read<T>(Func<IKvReader, T> body) => _inner.Read(body);
         public void Sync() => _inner.Sync();
@@ -40,6 +41,7 @@ public static class Engines
 
         public TempRocks() => _inner = new RocksKvStore(_dir);
         public string Engine => _inner.Engine;
+        public bool LocalCommits => _inner.LocalCommits;
         public int GetLatest(ReadOnlySpan<byte> key, Span<byte> dest) => _inner.GetLatest(key, dest);
         public T Transact<T>(Func<IKvTxn, T> body, bool durable = false) => _inner.Transact(body, durable);
         public T Read<T>(Func<IKvReader, T> body) => _inner.Read(body);

@@ -5,8 +5,19 @@ namespace NfsGate.Protocol.Tests;
 
 public class Nfs3ProgramTableTests
 {
-    private static readonly Nfs3Program Program =
-        new(new ExportTable(), null!, new FileHandleCodec(new byte[32]), new Nfs3Options(), NullLogger.Instance);
+    private static readonly Nfs3Program Program = Make(quickNamespace: false);
+
+    private static Nfs3Program Make(bool quickNamespace) =>
+        new(new ExportTable(), new StubFs(quickNamespace), new FileHandleCodec(new byte[32]), new Nfs3Options(), NullLogger.Instance);
+
+    private sealed class StubFs(bool quickNamespace) : NfsGate.FileSystem.IFileSystem
+    {
+        public ulong WriteVerifier => 1;
+        public NfsGate.FileSystem.IFsVolume Volume(uint volumeId) => throw new NotSupportedException();
+        public ValueTask FlushAllAsync(CancellationToken ct = default) => ValueTask.CompletedTask;
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        public bool QuickNamespaceChanges => quickNamespace;
+    }
 
     [Fact]
     public void All_22_procedures_exist_with_their_rfc_names()
@@ -48,6 +59,27 @@ public class Nfs3ProgramTableTests
     // COMMIT waits for uploads and the metadata commit: never answered on a connection's receive thread.
     [InlineData(Nfs3Proc.COMMIT, ProcFlags.None)]
     public void Procedure_flags(Nfs3Proc proc, ProcFlags flags) => Assert.Equal(flags, Program.GetProcedure(3, (uint)proc)!.Flags);
+
+    [Theory]
+    [InlineData(Nfs3Proc.CREATE, true)]
+    [InlineData(Nfs3Proc.MKDIR, true)]
+    [InlineData(Nfs3Proc.SYMLINK, true)]
+    [InlineData(Nfs3Proc.MKNOD, true)]
+    [InlineData(Nfs3Proc.REMOVE, true)]
+    [InlineData(Nfs3Proc.RMDIR, true)]
+    [InlineData(Nfs3Proc.RENAME, true)]
+    [InlineData(Nfs3Proc.LINK, true)]
+    [InlineData(Nfs3Proc.SETATTR, false)]  // a size change waits for flushes
+    [InlineData(Nfs3Proc.WRITE, false)]    // FILE_SYNC waits for uploads and an fsync
+    [InlineData(Nfs3Proc.COMMIT, false)]
+    [InlineData(Nfs3Proc.GETATTR, true)]
+    public void Namespace_changes_are_quick_only_on_an_engine_that_commits_locally(Nfs3Proc proc, bool quickThere)
+    {
+        var local = Make(quickNamespace: true).GetProcedure(3, (uint)proc)!.Flags;
+        Assert.Equal(quickThere, (local & ProcFlags.Quick) != 0);
+        // Apart from Quick, the flags do not depend on the engine.
+        Assert.Equal(Program.GetProcedure(3, (uint)proc)!.Flags | (local & ProcFlags.Quick), local);
+    }
 
     [Fact]
     public void Mount_and_portmap_tables()

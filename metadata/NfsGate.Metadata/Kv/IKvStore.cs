@@ -39,6 +39,14 @@ public interface IKvStore : IDisposable
         return v.Length;
     }
 
+    /// <summary>
+    /// True when a commit that is not durable costs only local CPU: no network round trip, no wait for other
+    /// transactions or for a shared flush (RocksDB, memory). The NFS layer then answers namespace changes (CREATE,
+    /// REMOVE, ...) on a connection's receive thread instead of handing them to the pool. A shared SQL engine waits
+    /// on the network for every commit, so it keeps the default.
+    /// </summary>
+    bool LocalCommits => false;
+
     /// <summary>Forces everything committed so far to stable storage.</summary>
     void Sync();
 

@@ -16,6 +16,8 @@ public sealed class MemoryKvStore : IKvStore
 
     public string Engine => "memory";
 
+    public bool LocalCommits => true;
+
     public T Transact<T>(Func<IKvTxn, T> body, bool durable = false)
     {
         lock (_lock)

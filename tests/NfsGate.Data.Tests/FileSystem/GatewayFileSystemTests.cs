@@ -259,6 +259,28 @@ public abstract class GatewayFileSystemTests(Backend backend)
     }
 
     [Fact]
+    public async Task RemovingAFileWithDataWakesTheDeleterAtOnce()
+    {
+        // With an idle interval of an hour, only the wake on REMOVE (the file had slices) can get the objects deleted.
+        var options = Options();
+        options.DeleteIdleInterval = TimeSpan.FromHours(1);
+        await using var h = new FsHarness(backend, options);
+        ulong ino = h.NewFile("f");
+        await h.WriteAsync(ino, 0, FsHarness.Random(Mi, 8));
+        await h.CommitAsync(ino);
+        await FsHarness.PollAsync(() => h.ObjectCount() == 1);
+        Assert.Equal(FsStatus.Ok, h.Vol.Remove(Credential.Root, INamespace.RootInode, "f").Status);
+        await FsHarness.PollAsync(() => h.ObjectCount() == 0 && h.Meta.PendingDeletes(10).Count == 0);
+    }
+
+    [Fact]
+    public async Task NamespaceChangesAreQuickOnBothLocalEngines()
+    {
+        await using var h = new FsHarness(backend, Options());
+        Assert.True(h.Fs.QuickNamespaceChanges);
+    }
+
+    [Fact]
     public async Task FailedDeletesStayQueuedAndAreRetried()
     {
         await using var h = new FsHarness(backend, Options());

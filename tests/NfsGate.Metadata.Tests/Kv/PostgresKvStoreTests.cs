@@ -97,6 +97,14 @@ public sealed class PostgresKvStoreTests
         new(PostgresCluster.ConnectionString, new PostgresKvOptions { Table = table, MaxPoolSize = 4 });
 
     [PgFact]
+    public void Commits_wait_for_the_database_so_they_are_not_local()
+    {
+        using var s = Open("t_" + Guid.NewGuid().ToString("N"));
+        try { Assert.False(((IKvStore)s).LocalCommits); }
+        finally { s.DropTable(); }
+    }
+
+    [PgFact]
     public void A_serialization_conflict_reruns_the_body_and_loses_no_update()
     {
         string table = "t_" + Guid.NewGuid().ToString("N");
