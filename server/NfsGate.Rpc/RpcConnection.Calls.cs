@@ -3,8 +3,8 @@ namespace NfsGate.Rpc;
 /// <summary>
 /// Running one call without an async state machine, a <see cref="Task.Yield"/> or a closure on the fast path: a call
 /// whose handler and reply write complete synchronously (a cached GETATTR, LOOKUP, ...) costs no allocation here.
-/// A call that goes asynchronous falls back to an async method that owns it from then on. Every call runs on the
-/// thread pool, never on the read loop (see the read loop for why).
+/// A call that goes asynchronous falls back to an async method that owns it from then on. A call runs on the thread
+/// pool, or, when it is quick and the last one read, on the connection's receive thread (RpcConnection.Blocking.cs).
 /// </summary>
 public sealed partial class RpcConnection
 {

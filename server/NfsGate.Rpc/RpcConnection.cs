@@ -178,10 +178,10 @@ public sealed partial class RpcConnection
                 break;
             }
             Interlocked.Increment(ref _inFlight);
-            // Always queued, never run on the read loop: the metadata seam is synchronous, so a CREATE's group-synced
-            // commit (RocksDB) or its database round trips (PostgreSQL) would stall every later call of this
-            // connection, and the kernel client sends all its calls on one connection. Running the last record of a
-            // read inline measured no faster over sockets (GETATTR new ÷ old 0.66-1.18 inline, 0.58-1.31 queued).
+            // Always queued on this loop, which runs on the pool itself: running the last record of a read here measured
+            // no faster (GETATTR new ÷ old 0.66-1.18 inline, 0.58-1.31 queued), because the socket engine's hand-off
+            // to this loop is a thread hop of its own. Connections with a receive thread answer quick calls where
+            // they read them (RpcConnection.Blocking.cs); this loop serves the ones past RpcServerOptions.ReceiveThreads.
             StartCall(record);
         }
         _consumedTo = buffer.Start;

@@ -245,7 +245,10 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
             if (countAccess) fetch.AddRef();
             _inflight.Add(key, fetch);
         }
-        _ = RunFetch(key, fetch);
+        // Started on the pool: the inner store's synchronous start (an S3 request is built, signed and handed to the
+        // HTTP stack before its first await) must not run on the caller's thread, which may be a connection's receive
+        // thread that should be back reading the next call (RpcConnection.Blocking.cs).
+        ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.Self.RunFetch(s.Key, s.Fetch), (Self: this, Key: key, Fetch: fetch), preferLocal: false);
         return (null, fetch, false);
     }
 

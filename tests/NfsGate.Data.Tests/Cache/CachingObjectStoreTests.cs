@@ -44,6 +44,27 @@ public sealed class CachingObjectStoreTests : IDisposable
     private long CacheFileBytes() => CacheFiles().Sum(f => new FileInfo(f).Length);
 
     [Fact]
+    public void A_miss_starts_its_fetch_off_the_reading_thread()
+    {
+        // A connection's receive thread answers READs itself: it must not pay for the inner store's synchronous
+        // start of a GET (building and signing an S3 request), so the fetch is started on the pool.
+        _inner.Seed("k", Data(1000, 1));
+        var cache = Open();
+        int reader = 0;
+        var thread = new Thread(() =>
+        {
+            reader = Environment.CurrentManagedThreadId;
+            var buf = new byte[1000];
+            Assert.Equal(1000, cache.GetAsync("k", 0, buf).AsTask().GetAwaiter().GetResult());
+        });
+        thread.Start();
+        Assert.True(thread.Join(TimeSpan.FromSeconds(30)));
+        Assert.Equal(1, _inner.Gets);
+        Assert.NotEqual(reader, _inner.LastGetThread);
+        cache.SettleAsync().Wait(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task A_miss_fetches_the_whole_object_once_then_reads_hit()
     {
         var data = Data(300_000, 1);

@@ -34,8 +34,13 @@ public sealed class CountingStore : IObjectStore
 
     public bool Contains(string key) => _objects.ContainsKey(key);
 
+    /// <summary>The managed id of the thread the latest Get started on.</summary>
+    public int LastGetThread => Volatile.Read(ref _lastGetThread);
+    private int _lastGetThread;
+
     public async ValueTask<int> GetAsync(string key, long offset, Memory<byte> destination, CancellationToken ct = default)
     {
+        Volatile.Write(ref _lastGetThread, Environment.CurrentManagedThreadId);
         Interlocked.Increment(ref _gets);
         FirstGet.TrySetResult();
         if (Gate is { } gate) await gate.WaitAsync(ct);

@@ -80,10 +80,12 @@ public sealed class ReadAheadSlotTests : IAsyncDisposable
         var (vol, ino, keys) = await CreateFileAsync(_cache, concurrency: 1);
         _inner.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        // READ 0 fetches block 0 itself; READ 1 asks read-ahead for blocks 0 and 1. Block 0 is on its way already,
-        // so the one slot goes to block 1 (which reached the store before ReadAsync returned: issuing is synchronous).
+        // READ 0 fetches block 0 itself; READ 1 asks read-ahead for blocks 0 and 1. Block 0 is on its way already
+        // (in flight from the moment READ 0 missed), so the one slot goes to block 1. The cache starts each fetch on
+        // the pool, so the GETs reach the store shortly after.
         var r0 = Read(vol, ino, 0, Mi);
         var r1 = Read(vol, ino, Mi, Mi);
+        await Until(() => _inner.TotalGets >= 2, "both GETs to reach the store");
         Assert.Equal(1, _inner.Gets(keys[0]));
         Assert.Equal(1, _inner.Gets(keys[1]));
         Assert.Equal(1, _fs!.ReadAhead!.Active);
