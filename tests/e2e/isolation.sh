@@ -100,8 +100,10 @@ t "quota freed after rm" '[ "$(df -B1 --output=used . | tail -n 1 | tr -d " ")" 
 touch reload-go  # the host starts its SIGHUPs when it sees this file in the export
 sync
 head -c $((24 << 20)) /dev/urandom >/tmp/src
-t "24 MiB written and read back intact while the server reloads" 'cp /tmp/src data && sync && echo 3 >/proc/sys/vm/drop_caches && cmp /tmp/src data'
-rm -f data reload-go
+# Copied and checked again and again until the host, done with its SIGHUPs, drops reload-done here: however fast the
+# server, every reload then falls inside a write (one copy once finished before the host even saw reload-go).
+t "24 MiB written and read back intact while the server reloads" 'for i in $(seq 300); do cp /tmp/src data && sync && echo 3 >/proc/sys/vm/drop_caches && cmp /tmp/src data || exit 1; [ -e reload-done ] && exit 0; done; echo "reload-done never came"; exit 1'
+rm -f data reload-go reload-done
 echo "keep me" >trashme.txt
 sync
 t "rm goes through (to the trash)" 'rm trashme.txt && [ ! -e trashme.txt ]'
@@ -119,6 +121,7 @@ GUEST
             if [ $((i % 2)) = 1 ]; then write_config "127.0.0.1"; else write_config "127.0.0.0/8"; fi
             kill -HUP "$PID"; sleep 0.5
         done
+        echo done >"$W/reload-done" && nfs-cp "$W/reload-done" "nfs://127.0.0.1/team-a/reload-done?$Q" >/dev/null
     ) &
     HUPPER=$!
     "$NFSVM" --port "$PORT" --mountport "$PORT" --export /team-a --mem 2G --timeout 900 \
