@@ -74,36 +74,22 @@ public sealed partial class RpcConnection
         }
     }
 
-    // ConsumeAsync's twin for the blocking loop: the same caps and back-pressure, with a waiting slot wait.
+    // ConsumeAsync's twin for the blocking loop: the same caps and back-pressure, with a blocking slot wait.
     private void ConsumeBlocking(ReadOnlySequence<byte> buffer, IBlockingReceiver rx, CancellationToken ct)
     {
-        while (true)
+        while (TryTakeRecord(ref buffer, out var record))
         {
-            var status = _assembler.TryRead(ref buffer, out var record);
-            if (status == RecordStatus.NeedMore) return;
-            if (status == RecordStatus.TooLarge)
-            {
-                LogTooLarge(_log, Id, Client, _options.MaxRecordSize);
-                CloseReason = RpcCloseReason.RecordTooLarge;
-                return;
-            }
             bool gotSlot;
             try
             {
-                gotSlot = _options.IdleTimeout < TimeSpan.Zero ? _slots.Wait(Timeout.Infinite, ct) : _slots.Wait(_options.IdleTimeout, ct);
+                gotSlot = _slots.Wait(SlotWait, ct);
             }
             catch
             {
                 record.Return();
                 throw;
             }
-            if (!gotSlot)
-            {
-                record.Return();
-                CloseReason = RpcCloseReason.Stalled;
-                return;
-            }
-            Interlocked.Increment(ref _inFlight);
+            if (!Admit(gotSlot, record)) return;
             // Answered here only when it is the last call that has arrived: with more waiting, the pool runs this one
             // while this thread goes on reading, so pipelined calls still run side by side.
             if (buffer.IsEmpty && !_assembler.InProgress && _dispatcher.IsQuick(record.Span) && !rx.HasPending)
