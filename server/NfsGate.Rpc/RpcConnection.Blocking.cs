@@ -19,6 +19,32 @@ public sealed partial class RpcConnection
     public const int BlockingReceiveSize = 256 << 10;
 
     /// <summary>
+    /// Runs <see cref="RunBlocking"/> on a new thread of its own ("RPC receive"); the task ends with the session.
+    /// </summary>
+    public Task RunOnOwnThread(CancellationToken ct = default)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                RunBlocking(ct);
+                done.SetResult();
+            }
+            catch (Exception ex)
+            {
+                done.SetException(ex);
+            }
+        }, maxStackSize: 1 << 20)
+        {
+            IsBackground = true,
+            Name = "RPC receive",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    /// <summary>
     /// Runs the session on the calling thread until the peer leaves, a limit is hit or <paramref name="ct"/> fires,
     /// then closes as <see cref="RunAsync"/> does. Blocks the caller throughout: call it on a dedicated thread.
     /// </summary>

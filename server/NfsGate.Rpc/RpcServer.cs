@@ -120,7 +120,7 @@ public sealed partial class RpcServer : IAsyncDisposable
             var conn = new RpcConnection(pipe, client, id, _dispatcher, _options, _loggers.CreateLogger<RpcConnection>());
             if (Interlocked.Increment(ref _receiveThreads) <= _options.ReceiveThreads)
             {
-                try { await RunOnThreadAsync(conn).ConfigureAwait(false); }
+                try { await conn.RunOnOwnThread(_stop.Token).ConfigureAwait(false); }
                 finally { Interlocked.Decrement(ref _receiveThreads); }
             }
             else
@@ -145,29 +145,6 @@ public sealed partial class RpcServer : IAsyncDisposable
 
     /// <summary>Connections currently served by a receive thread of their own.</summary>
     public int ReceiveThreadsInUse => Volatile.Read(ref _receiveThreads);
-
-    private Task RunOnThreadAsync(RpcConnection conn)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                conn.RunBlocking(_stop.Token);
-                done.SetResult();
-            }
-            catch (Exception ex)
-            {
-                done.SetException(ex);
-            }
-        }, maxStackSize: 1 << 20)
-        {
-            IsBackground = true,
-            Name = "RPC receive",
-        };
-        thread.Start();
-        return done.Task;
-    }
 
     /// <summary>Closes the listeners and every connection (in-flight calls are cancelled), and waits for them.</summary>
     public async Task StopAsync()

@@ -52,24 +52,11 @@ public sealed class PipeHarness : IAsyncDisposable
         }
         IDuplexPipe transport = blocking ? new BlockingDuplex(_toServer.Reader, _fromServer.Writer) : new Duplex(_toServer.Reader, _fromServer.Writer);
         Connection = new RpcConnection(transport, client ?? new IPEndPoint(IPAddress.Loopback, 40000), 1, dispatcher, options);
-        Run = blocking ? RunOnThread(Connection, Stop.Token) : Task.Run(() => Connection.RunAsync(Stop.Token));
+        Run = blocking ? Connection.RunOnOwnThread(Stop.Token) : Task.Run(() => Connection.RunAsync(Stop.Token));
     }
 
     /// <summary>Cancelling it stops the connection (as the server's stop does).</summary>
     public CancellationTokenSource Stop { get; } = new();
-
-    /// <summary>What RpcServer does for a connection that gets a receive thread.</summary>
-    public static Task RunOnThread(RpcConnection connection, CancellationToken ct)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
-        {
-            try { connection.RunBlocking(ct); done.SetResult(); }
-            catch (Exception ex) { done.SetException(ex); }
-        }) { IsBackground = true, Name = "RPC receive" };
-        thread.Start();
-        return done.Task;
-    }
 
     /// <summary>Sends several calls in one write, so the connection reads them together.</summary>
     public Task SendCallsAsync(params (uint Xid, uint Proc)[] calls)
