@@ -69,7 +69,7 @@ public sealed partial class RpcConnection
             while (CloseReason == RpcCloseReason.None)
             {
                 if (ct.IsCancellationRequested) { CloseReason = RpcCloseReason.Stopped; break; }
-                int n = rx.Receive(buf, (int)Math.Min(NextTimeout().TotalMilliseconds, 2_000_000));
+                int n = rx.Receive(buf, (int)NextTimeout().TotalMilliseconds);
                 if (ct.IsCancellationRequested) { CloseReason = RpcCloseReason.Stopped; break; }
                 if (n < 0)
                 {
