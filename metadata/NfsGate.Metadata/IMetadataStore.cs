@@ -105,6 +105,13 @@ public interface INamespace
 public interface IVolumeMeta : INamespace
 {
     /// <summary>
+    /// Bytes per chunk in this volume (chunk i holds file bytes [i × ChunkSize, (i+1) × ChunkSize)): recorded when the
+    /// volume was created, <see cref="Layout.ChunkSize"/> for new volumes, <see cref="Layout.LegacyChunkSize"/> for
+    /// volumes from before the row existed. A multiple of <see cref="Layout.BlockSize"/>.
+    /// </summary>
+    long ChunkSize { get; }
+
+    /// <summary>
     /// Checks that the caller may write [offset, offset+count) (owner override as knfsd: the owner may write a file
     /// whose mode forbids it, since it was opened before), then sets size = max(size, end), mtime = ctime = now,
     /// and clears setuid/setgid when the writer is not root. ObjBefore/Obj filled.

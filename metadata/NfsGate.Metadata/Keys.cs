@@ -27,6 +27,7 @@ namespace NfsGate.Metadata;
 /// | trash entry        | 'V' vol:u32 'T' id:u64                 | ver, deletedMs:i64, dir:u64, bytes:u64, name   |
 /// | trash bytes        | 'V' vol:u32 'b'                        | i64 counter = bytes of files in the trash      |
 /// | trash inodes       | 'V' vol:u32 'i'                        | i64 counter = files in the trash               |
+/// | chunk size         | 'V' vol:u32 'c'                        | ver, bytes:u64 (absent = Layout.LegacyChunkSize) |
 /// | export → volume    | 'E' name:utf8                          | ver, volume id:u32                             |
 /// | next volume id     | 'G' 'v'                                | i64 counter                                    |
 /// | next slice id      | 'G' 's'                                | i64 counter = last slice id handed out         |
@@ -114,6 +115,8 @@ public static class Keys
     public static byte[] TrashSeq(uint vol) => VolumeKey(vol, (byte)'R');
     public static byte[] TrashBytes(uint vol) => VolumeKey(vol, (byte)'b');
     public static byte[] TrashInodes(uint vol) => VolumeKey(vol, (byte)'i');
+    /// <summary>The volume's chunk size, written with its root directory (see <see cref="Layout.ChunkSize"/>).</summary>
+    public static byte[] ChunkSize(uint vol) => VolumeKey(vol, (byte)'c');
 
     public static byte[] TrashEntry(uint vol, ulong id)
     {

@@ -136,21 +136,21 @@ internal sealed class MetaTxn(IKvTxn kv, uint vol, Timespec now)
     /// end, appends a hole slice up to the chunk's end, so the cut-off bytes read as zeros if the file grows again.
     /// Growing only sets the size (sparse). mtime = ctime = now; usage follows.
     /// </summary>
-    public void SetSize(ref Attr a, ulong size)
+    public void SetSize(ref Attr a, ulong size, long chunkSize)
     {
-        ulong old = a.Size;
+        ulong old = a.Size, chunk = (ulong)chunkSize;
         if (size < old)
         {
-            ulong firstWhole = (size + (ulong)Layout.ChunkSize - 1) / (ulong)Layout.ChunkSize;
+            ulong firstWhole = (size + chunk - 1) / chunk;
             if (firstWhole <= uint.MaxValue) DropChunks(a.Inode, (uint)firstWhole);
-            uint pos = (uint)(size % (ulong)Layout.ChunkSize);
+            uint pos = (uint)(size % chunk);
             if (pos != 0)
             {
-                var key = Keys.Chunk(Vol, a.Inode, (uint)(size / (ulong)Layout.ChunkSize));
+                var key = Keys.Chunk(Vol, a.Inode, (uint)(size / chunk));
                 var existing = Kv.Get(key);
                 if (existing is not null) // no key = already a hole
                 {
-                    uint len = (uint)(Layout.ChunkSize - pos);
+                    uint len = (uint)(chunk - pos);
                     Kv.Set(key, Codec.AppendSlice(existing, new Slice(0, len, pos, 0, len)));
                 }
             }

@@ -69,7 +69,7 @@ public sealed partial class VolumeMeta
                     if (size > Layout.MaxFileSize) return Fail(res, FsStatus.FBig);
                     if (!Permissions.AllowsWithOwnerOverride(cred, e, Permissions.Write)) return Fail(res, FsStatus.Acces);
                     res.ObjBefore = e.Wcc;
-                    tx.SetSize(ref e, size);
+                    tx.SetSize(ref e, size, ChunkSize);
                     if (!cred.IsRoot) e.Mode &= ~(Permissions.SetUid | Permissions.SetGid);
                     tx.PutAttr(e);
                     res.Obj = e;

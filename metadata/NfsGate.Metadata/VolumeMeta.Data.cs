@@ -65,20 +65,32 @@ public sealed partial class VolumeMeta
             }
             if (inline is not null)
                 foreach (var d in inline) t.Set(Keys.InlineData(d.Id), Codec.EncodeInline(tx.NowMs, _vol, ino, ChunkOf(slices, d.Id), d.Bytes.Span));
-            // Group by chunk without LINQ: usually all slices of one call share a chunk.
+            // Group by chunk without LINQ: usually all slices of one call share a chunk. Each chunk's list is copied
+            // once per call, however many slices it gains (a copy per slice was quadratic in a busy chunk's list).
             int start = 0;
             while (start < slices.Count)
             {
                 uint chunk = slices[start].Chunk;
                 var key = Keys.Chunk(_vol, ino, chunk);
-                var value = t.Get(key);
                 int i = start;
-                for (; i < slices.Count && slices[i].Chunk == chunk; i++) value = Codec.AppendSlice(value, slices[i].Slice);
-                t.Set(key, value!);
+                while (i < slices.Count && slices[i].Chunk == chunk) i++;
+                t.Set(key, Codec.EncodeSlices(t.Get(key), new SliceRun(slices, start, i - start)));
                 start = i;
             }
             return FsStatus.Ok;
         }, durable);
+    }
+
+    /// <summary>The slices [start, start+count) of a chunk-tagged list, without copying them out.</summary>
+    private readonly struct SliceRun(IReadOnlyList<(uint Chunk, Slice Slice)> all, int start, int count) : IReadOnlyList<Slice>
+    {
+        public Slice this[int index] => all[start + index].Slice;
+        public int Count => count;
+        public IEnumerator<Slice> GetEnumerator()
+        {
+            for (int i = 0; i < count; i++) yield return all[start + i].Slice;
+        }
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     /// <summary>The chunk the references to slice <paramref name="id"/> are in (a packed slice never spans chunks).</summary>

@@ -46,7 +46,7 @@ public sealed partial class VolumeMeta
             if (chown && !cred.IsRoot && a.Type != FileType.Directory) a.Mode &= ~suidSgid;
             if (r.Size is ulong s2)
             {
-                tx.SetSize(ref a, s2);
+                tx.SetSize(ref a, s2, ChunkSize);
                 if (!cred.IsRoot) a.Mode &= ~suidSgid;
             }
             if (r.Mode is uint m)

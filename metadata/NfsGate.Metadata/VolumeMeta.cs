@@ -31,15 +31,27 @@ public sealed partial class VolumeMeta : IVolumeMeta
 
     public uint VolumeId => _vol;
 
-    /// <summary>Creates the root directory if it is missing (idempotent).</summary>
+    public long ChunkSize { get; private set; } = Layout.LegacyChunkSize;
+
+    /// <summary>
+    /// Creates the root directory if it is missing (idempotent), and with it the volume's chunk-size row; then reads
+    /// the chunk size. A volume whose root predates the row keeps <see cref="Layout.LegacyChunkSize"/>: its slice
+    /// lists were written for it. Every gateway reads the same row, so they agree on where chunks start.
+    /// </summary>
     internal void EnsureRoot()
     {
         var key = Keys.Attr(_vol, INamespace.RootInode);
-        if (_kv.Read(r => r.Get(key)) is not null) return;
+        var (rootExists, size) = _kv.Read(r => (r.Get(key) is not null, r.Get(Keys.ChunkSize(_vol))));
+        if (rootExists)
+        {
+            ChunkSize = DecodeChunkSize(size);
+            return;
+        }
         var now = Timespec.Now();
         bool created = _kv.Transact(t =>
         {
             if (t.Get(key) is not null) return false;
+            t.Set(Keys.ChunkSize(_vol), Codec.EncodeU64((ulong)Layout.ChunkSize));
             var root = new Attr
             {
                 Inode = INamespace.RootInode, Generation = MetaTxn.NewGeneration(), Type = FileType.Directory,
@@ -55,6 +67,17 @@ public sealed partial class VolumeMeta : IVolumeMeta
             return true;
         }, durable: true);
         if (created && _log is not null) Log.RootCreated(_log, _vol);
+        ChunkSize = DecodeChunkSize(_kv.Read(r => r.Get(Keys.ChunkSize(_vol))));
+    }
+
+    private long DecodeChunkSize(byte[]? row)
+    {
+        if (row is null) return Layout.LegacyChunkSize;
+        long size = (long)Codec.DecodeU64(row);
+        // A size this build cannot lay files out with would misplace every byte: refuse the volume instead.
+        if (!Layout.IsValidChunkSize(size))
+            throw new InvalidDataException($"volume {_vol}: recorded chunk size {size} is not a whole number of {Layout.BlockSize}-byte blocks up to {Layout.LegacyChunkSize}");
+        return size;
     }
 
     // GETATTR (and the handle check before every NFS call) is one key: a point read needs no snapshot, and the

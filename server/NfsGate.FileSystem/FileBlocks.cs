@@ -21,11 +21,12 @@ public static class FileBlocks
     /// </summary>
     public static long Visit(IVolumeMeta meta, ulong ino, long from, long to, Func<BlockRef, long, bool> visit)
     {
-        for (long chunk = from / Layout.ChunkSize; chunk * Layout.ChunkSize < to; chunk++)
+        long chunkSize = meta.ChunkSize;
+        for (long chunk = from / chunkSize; chunk * chunkSize < to; chunk++)
         {
-            long chunkStart = chunk * Layout.ChunkSize;
+            long chunkStart = chunk * chunkSize;
             uint a = (uint)(Math.Max(from, chunkStart) - chunkStart);
-            uint b = (uint)(Math.Min(to, chunkStart + Layout.ChunkSize) - chunkStart);
+            uint b = (uint)(Math.Min(to, chunkStart + chunkSize) - chunkStart);
             if (meta.ReadChunk(ino, (uint)chunk, out var slices) != FsStatus.Ok) return to;
             foreach (var r in SliceIntervals.Visible(slices, a, b))
             {

@@ -21,12 +21,12 @@ internal sealed class SliceReader(GatewayFileSystem fs)
         if (dest.IsEmpty) return FsStatus.Ok;
         var fetches = new List<Fetch>();
         List<InlineCopy>? inline = null;
-        ulong end = offset + (ulong)dest.Length;
-        for (ulong chunk = offset / Layout.ChunkSize; chunk * Layout.ChunkSize < end; chunk++)
+        ulong end = offset + (ulong)dest.Length, chunkSize = (ulong)meta.ChunkSize;
+        for (ulong chunk = offset / chunkSize; chunk * chunkSize < end; chunk++)
         {
-            ulong chunkStart = chunk * Layout.ChunkSize;
+            ulong chunkStart = chunk * chunkSize;
             uint from = (uint)(Math.Max(offset, chunkStart) - chunkStart);
-            uint to = (uint)(Math.Min(end, chunkStart + Layout.ChunkSize) - chunkStart);
+            uint to = (uint)(Math.Min(end, chunkStart + chunkSize) - chunkStart);
             var st = meta.ReadChunk(ino, (uint)chunk, out var slices);
             if (st != FsStatus.Ok) return st;
             foreach (var r in SliceIntervals.Visible(slices, from, to))

@@ -34,7 +34,7 @@ internal sealed class SliceUploader(GatewayFileSystem fs)
     {
         // Only compaction ever moves inline bytes out to objects: without it they would stay in the metadata.
         int inlineMax = fs.Compactor is null ? 0 : fs.Options.InlineMaxBytes;
-        var (status, slices, inline) = await StoreAsync(meta.VolumeId, source, UploadLane.Client, ct, inlineMax).ConfigureAwait(false);
+        var (status, slices, inline) = await StoreAsync(meta, source, UploadLane.Client, ct, inlineMax).ConfigureAwait(false);
         if (status != FsStatus.Ok || slices.Count == 0) return status;
         status = meta.AddSlices(ino, slices, durable, inline);
         if (status != FsStatus.Ok) return status;
@@ -58,10 +58,10 @@ internal sealed class SliceUploader(GatewayFileSystem fs)
     /// </para>
     /// </summary>
     public async Task<(FsStatus Status, List<(uint Chunk, Slice Slice)> Slices, List<InlineData>? Inline)> StoreAsync(
-        uint volumeId, IUploadSource source, UploadLane lane, CancellationToken ct, int inlineMax = 0)
+        IVolumeMeta meta, IUploadSource source, UploadLane lane, CancellationToken ct, int inlineMax = 0)
     {
-        var put = fs.PutOptions(volumeId);
-        var groups = Plan(source);
+        var put = fs.PutOptions(meta.VolumeId);
+        var groups = Plan(source, meta.ChunkSize);
         var slices = new List<(uint Chunk, Slice Slice)>();
         if (groups.Count == 0) return (FsStatus.Ok, slices, null);
         ulong firstId = fs.Meta.NewSliceIds(groups.Count);
@@ -129,7 +129,7 @@ internal sealed class SliceUploader(GatewayFileSystem fs)
     /// Contiguous runs of the source, split at chunk boundaries; pieces of a block or more alone (a sequential writer's
     /// slices stay block-aligned), the rest packed per chunk.
     /// </summary>
-    private static List<Packed> Plan(IUploadSource source)
+    private static List<Packed> Plan(IUploadSource source, long chunkSize)
     {
         var groups = new List<Packed>();
         Packed? small = null; // the current chunk's packed slice (runs come sorted, so chunks come in order)
@@ -140,8 +140,8 @@ internal sealed class SliceUploader(GatewayFileSystem fs)
             for (k++; k < extents.Count && extents[k].Off == end; k++) end = extents[k].End;
             while (start < end)
             {
-                long chunk = start / Layout.ChunkSize, chunkStart = chunk * Layout.ChunkSize;
-                long pieceEnd = Math.Min(end, chunkStart + Layout.ChunkSize);
+                long chunk = start / chunkSize, chunkStart = chunk * chunkSize;
+                long pieceEnd = Math.Min(end, chunkStart + chunkSize);
                 var piece = new Piece((uint)chunk, (uint)(start - chunkStart), (uint)(pieceEnd - start), start);
                 Packed into;
                 if (piece.Len >= Layout.BlockSize)

@@ -65,10 +65,16 @@ public sealed class Fs : IDisposable
     public readonly MetadataStore Store;
     public readonly IVolumeMeta V;
 
-    public Fs(IKvStore? kv = null)
+    /// <param name="legacyChunks">Volume 1 as a build from before the chunk-size row left it: 64 MiB chunks.</param>
+    public Fs(IKvStore? kv = null, bool legacyChunks = false)
     {
         Store = new MetadataStore(kv ?? Engines.Memory());
         V = Store.OpenVolume(1);
+        if (!legacyChunks) return;
+        Store.Kv.Transact(t => { t.Delete(Keys.ChunkSize(1)); return 0; }, durable: true);
+        Store = new MetadataStore(Store.Kv);
+        V = Store.OpenVolume(1);
+        Assert.Equal(Layout.LegacyChunkSize, V.ChunkSize);
     }
 
     public static SetAttrRequest Mode(uint mode) => new() { Mode = mode };

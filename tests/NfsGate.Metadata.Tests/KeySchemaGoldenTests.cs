@@ -40,6 +40,8 @@ public class KeySchemaGoldenTests
         Assert.Equal("56" + "00000009" + "4E", Hex(Keys.NextInode(9)));
         Assert.Equal("56" + "00000009" + "55", Hex(Keys.UsedBytes(9)));
         Assert.Equal("56" + "00000009" + "4B", Hex(Keys.InodeCount(9)));
+        Assert.Equal("56" + "00000009" + "63", Hex(Keys.ChunkSize(9)));
+        Assert.Equal("01" + "0000400000000000", Convert.ToHexString(Codec.EncodeU64((ulong)Layout.ChunkSize)));
     }
 
     [Fact]

@@ -11,7 +11,7 @@ public class ReplaceChunkTests
     [Fact]
     public void A_kept_slice_is_not_queued_while_replaced_ones_are()
     {
-        using var fs = new Fs();
+        using var fs = new Fs(legacyChunks: true); // the 64 MiB chunks these lists were written for
         ulong f = fs.File("f");
         var big = new Slice(10, 64 * Mi, 0, 0, 64 * Mi);
         var small1 = new Slice(11, 4096, 5 * Mi, 0, 4096);
@@ -40,7 +40,7 @@ public class ReplaceChunkTests
     [Fact]
     public void Slices_appended_while_the_copy_was_made_stay_on_top_of_the_replacement()
     {
-        using var fs = new Fs();
+        using var fs = new Fs(legacyChunks: true); // the 64 MiB chunks these lists were written for
         ulong f = fs.File("f");
         var big = new Slice(10, 64 * Mi, 0, 0, 64 * Mi);
         var small = new Slice(11, 4096, 5 * Mi, 0, 4096);
@@ -64,7 +64,7 @@ public class ReplaceChunkTests
     [Fact]
     public void A_failed_swap_queues_only_the_fresh_copies()
     {
-        using var fs = new Fs();
+        using var fs = new Fs(legacyChunks: true); // the 64 MiB chunks these lists were written for
         ulong f = fs.File("f");
         var big = new Slice(10, 64 * Mi, 0, 0, 64 * Mi);
         var small = new Slice(11, 4096, 5 * Mi, 0, 4096);

@@ -45,7 +45,7 @@ public static class MetadataChecker
     private static void CheckVolume(IKvReader r, uint vol, MetadataCheckResult res, Action<MaintenanceProgress>? progress, CancellationToken ct)
     {
         res.Volumes++;
-        var s = new VolumeScan(vol, res);
+        var s = new VolumeScan(vol, res, ChunkSizeOf(r, vol, res));
         long keys = 0;
         KvScan.ForEach(r, KvScan.InodeKeysStart(vol), KvScan.InodeKeysEnd(vol), (k, v) =>
         {
@@ -58,8 +58,26 @@ public static class MetadataChecker
         s.CheckUsage(KvScan.Counter(r, Keys.UsedBytes(vol)), KvScan.Counter(r, Keys.InodeCount(vol)));
     }
 
+    /// <summary>The volume's recorded chunk size (legacy when absent); a size no build can use is reported.</summary>
+    private static long ChunkSizeOf(IKvReader r, uint vol, MetadataCheckResult res)
+    {
+        var v = r.Get(Keys.ChunkSize(vol));
+        if (v is null) return Layout.LegacyChunkSize;
+        try
+        {
+            long size = (long)Codec.DecodeU64(v);
+            if (Layout.IsValidChunkSize(size)) return size;
+            res.Problems.Add(new Problem(ProblemKind.BadValue, vol, 0, $"volume {vol}: chunk size {size} is not a whole number of blocks up to {Layout.LegacyChunkSize}"));
+        }
+        catch (InvalidDataException ex)
+        {
+            res.Problems.Add(new Problem(ProblemKind.BadValue, vol, 0, $"volume {vol}: chunk size row: {ex.Message}"));
+        }
+        return Layout.LegacyChunkSize;
+    }
+
     /// <summary>One volume's keys, collected by kind, then cross-checked.</summary>
-    private sealed class VolumeScan(uint vol, MetadataCheckResult res)
+    private sealed class VolumeScan(uint vol, MetadataCheckResult res, long chunkSize)
     {
         private readonly Dictionary<ulong, Attr> _attrs = [];
         private readonly List<(ulong Dir, string Name, FileType Type, ulong Ino, ulong Seq)> _entries = [];
@@ -124,7 +142,7 @@ public static class MetadataChecker
             var seen = new HashSet<ulong>();
             foreach (var sl in slices)
             {
-                if (sl.Size > Layout.ChunkSize || (ulong)sl.Pos + sl.Len > Layout.ChunkSize || (sl.Id != 0 && (ulong)sl.Off + sl.Len > sl.Size))
+                if (sl.Size > chunkSize || (ulong)sl.Pos + sl.Len > (ulong)chunkSize || (sl.Id != 0 && (ulong)sl.Off + sl.Len > sl.Size))
                     Report(ProblemKind.BadSlice, ino, $"inode {ino} chunk {chunk}: slice {sl} does not lie within the chunk or its data", chunk);
                 if (sl.Id == 0 || !seen.Add(sl.Id)) continue;
                 res.Slices++;

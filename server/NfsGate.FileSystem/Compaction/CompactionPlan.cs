@@ -46,7 +46,7 @@ internal sealed class CompactionPlan
     /// bytes belong in an object. With <paramref name="forceInline"/> every such window is rewritten whatever it costs
     /// (the sweep of inline bytes left behind, or a chunk holding too many of them).
     /// </summary>
-    public static CompactionPlan Make(IReadOnlyList<Slice> slices, int target, int maxCopyPerFragmentByte, int smallSliceBytes, bool forceInline = false)
+    public static CompactionPlan Make(IReadOnlyList<Slice> slices, long chunkSize, int target, int maxCopyPerFragmentByte, int smallSliceBytes, bool forceInline = false)
     {
         // A slice id is a fragment when all of its references together are small (an earlier compaction may have
         // split one big slice into several references: those pieces are not fragments).
@@ -54,10 +54,10 @@ internal sealed class CompactionPlan
         foreach (var s in slices)
             if (s.Id != 0) referenced[s.Id] = referenced.GetValueOrDefault(s.Id) + s.Len;
 
-        var visible = SliceIntervals.Visible(slices, 0, (uint)Layout.ChunkSize);
+        var visible = SliceIntervals.Visible(slices, 0, (uint)chunkSize);
         var windows = new List<Window>();
         int count = 0, next = 0; // next: first visible range not wholly before the current window
-        for (long w = 0; w < Layout.ChunkSize; w += Layout.BlockSize)
+        for (long w = 0; w < chunkSize; w += Layout.BlockSize)
         {
             uint ws = (uint)w, we = (uint)(w + Layout.BlockSize);
             var pieces = new List<VisibleRange>();

@@ -7,7 +7,8 @@ namespace NfsGate.Data.Tests.FileSystem;
 /// <summary>
 /// Compaction rewrites only the fragmented block-sized windows of a chunk and keeps referencing the big slices
 /// elsewhere: the bytes uploaded scale with the fragmented windows, not with the chunk, and the data reads back the
-/// same before, during (racing write) and after.
+/// same before, during (racing write) and after. Windows exist only in chunks of several blocks: these run on a volume
+/// with the legacy 64 MiB chunks (new volumes have one block per chunk).
 /// </summary>
 public class CompactionWindowTests
 {
@@ -42,16 +43,17 @@ public class CompactionWindowTests
     public async Task OnlyFragmentedWindowsAreCopiedAndARacingWriteStaysOnTop()
     {
         var options = FsHarness.Compacting(1000); // no background compaction while fragmenting
-        await using var h = new FsHarness(Backend.Memory, options);
+        await using var h = new FsHarness(Backend.Memory, options, legacyChunks: true);
         var (ino, model, baseIds) = await BigFileAsync(h);
-        // Ten 64 KiB overwrites in each of windows 2, 7 and 13: 640 KiB of fragments per 4 MiB window.
+        // Ten 128 KiB overwrites in each of windows 2, 7 and 13: 1,280 KiB of fragments per 4 MiB window, enough for
+        // a copy of at most MaxCopyPerFragmentByte (4) bytes per fragment byte.
         int[] windows = [2, 7, 13];
         int seed = 10;
         foreach (int w in windows)
             for (int k = 0; k < 10; k++)
             {
                 long off = (long)w * Block + k * 384L * Ki;
-                var piece = FsHarness.Random(64 * Ki, seed++);
+                var piece = FsHarness.Random(128 * Ki, seed++);
                 await h.WriteAsync(ino, off, piece);
                 await h.CommitAsync(ino);
                 piece.CopyTo(model, off);
@@ -108,7 +110,7 @@ public class CompactionWindowTests
     {
         // Over 250 scattered 4 KiB overwrites in two windows push the list past the hard limit: the compaction that must
         // happen copies those two windows (8 MiB), where a copy of the whole run would upload 64 MiB.
-        await using var h = new FsHarness(Backend.Memory, FsHarness.Compacting(100_000)); // only the hard limit compacts here
+        await using var h = new FsHarness(Backend.Memory, FsHarness.Compacting(100_000), legacyChunks: true); // only the hard limit compacts here
         var (ino, model, baseIds) = await BigFileAsync(h);
         var puts = CountPuts(h);
         var rng = new Random(5);
@@ -127,6 +129,49 @@ public class CompactionWindowTests
         var after = h.Slices(ino);
         Assert.True(after.Count <= baseIds.Count + 4, $"{after.Count} slices from {baseIds.Count} base slices");
         Assert.Equal(64L * Mi - 2L * Block, after.Where(s => baseIds.Contains(s.Id)).Sum(s => (long)s.Len));
+        await h.CheckAsync(ino, model);
+    }
+
+    [Fact]
+    public async Task InFourMiBChunksRandomOverwritesAreCopiedAtAQuarterOfTheChunk()
+    {
+        // New volumes: the chunk is one block. Scattered 4 KiB overwrites of a written chunk are merged once they are a
+        // quarter of it (MaxCopyPerFragmentByte = 4), so the copy is at most 4 bytes per byte overwritten; 64 MiB chunks
+        // forced copies at the hard limit, about 16 per byte under uniform random writes.
+        await using var h = new FsHarness(Backend.Memory, FsHarness.Compacting(16));
+        ulong ino = h.NewFile("f");
+        var model = FsHarness.Random(Block, 1);
+        await h.WriteAsync(ino, 0, model);
+        await h.CommitAsync(ino);
+        var puts = CountPuts(h);
+        var rng = new Random(9);
+        var pages = new HashSet<long>();
+        long written = 0;
+        const int quarter = Block / (4 * Ki) / 4; // 256 pages, 1 MiB
+        // Distinct pages, one per commit, each looked at by compaction before the next, until it copies.
+        while (h.Fs.Compactions == 0)
+        {
+            long off = rng.Next(0, Block / (4 * Ki)) * 4L * Ki;
+            if (!pages.Add(off)) continue;
+            Assert.True(pages.Count <= quarter * 9 / 8 + 8, $"no compaction after {pages.Count} pages");
+            var piece = FsHarness.Random(4 * Ki, pages.Count + 10);
+            await h.WriteAsync(ino, off, piece);
+            await h.CommitAsync(ino);
+            written += piece.Length;
+            piece.CopyTo(model, off);
+            await FsHarness.PollAsync(() => h.FsInternal.Compactor!.Idle);
+        }
+        // Not before a quarter (the copy would cost more than 4 bytes per byte); at most an eighth later (a chunk whose
+        // plan was not worth it is planned again only after its list grew by an eighth).
+        Assert.True(pages.Count >= quarter, $"copied after {pages.Count} pages");
+        Assert.Equal(1, h.Fs.Compactions);
+        long copied = puts() - written;
+        Assert.Equal((long)Block, copied); // the chunk once
+        Assert.True(copied <= NfsGate.FileSystem.Compaction.SliceCompactor.MaxCopyPerFragmentByte * written);
+        Assert.True(h.FsInternal.Compactor!.Skipped > 0); // the deferred looks were skipped, not planned
+        Assert.Single(h.Slices(ino));
+        await h.CheckAsync(ino, model);
+        await h.CrashAndRestartAsync();
         await h.CheckAsync(ino, model);
     }
 }

@@ -26,7 +26,9 @@ internal sealed class FsHarness : IAsyncDisposable
     public GatewayFileSystem Fs;
     public IFsVolume Vol;
 
-    public FsHarness(Backend backend, FileSystemOptions? options = null)
+    /// <param name="legacyChunks">The volume as a build from before the chunk-size row left it: 64 MiB chunks of 16
+    /// blocks, where one chunk's list holds many blocks' slices (packing and compaction across blocks).</param>
+    public FsHarness(Backend backend, FileSystemOptions? options = null, bool legacyChunks = false)
     {
         _backend = backend;
         Options = options ?? Fast();
@@ -48,6 +50,13 @@ internal sealed class FsHarness : IAsyncDisposable
         Store = new FaultyObjectStore(inner) { FailIf = (op, _) => (op == ObjectOps.Put && _failPuts) || (op == ObjectOps.Get && _failGets) || (op == ObjectOps.Delete && _failDeletes) };
         Meta = OpenMeta();
         VolumeId = Meta.GetOrCreateVolumeId("test");
+        if (legacyChunks)
+        {
+            Meta.OpenVolume(VolumeId);
+            Meta.Kv.Transact(t => { t.Delete(Keys.ChunkSize(VolumeId)); return 0; }, durable: true);
+            Meta = new MetadataStore(Meta.Kv);
+            Assert.Equal(Layout.LegacyChunkSize, Meta.OpenVolume(VolumeId).ChunkSize);
+        }
         Fs = new GatewayFileSystem(Meta, Store, Options);
         Vol = Fs.Volume(VolumeId);
     }

@@ -38,14 +38,15 @@ public abstract class GatewayFileSystemTests(Backend backend)
     {
         await using var h = new FsHarness(backend, Options());
         ulong ino = h.NewFile("big");
-        long offset = Layout.ChunkSize - Layout.BlockSize - 100; // spans a block boundary, then the chunk boundary
+        long c = Layout.ChunkSize; // one block: every block boundary is a chunk boundary
+        long offset = 3 * c - 2 * Mi - 100; // spans two chunk boundaries
         var data = FsHarness.Random(6 * Mi + 100, 1);
         await h.WriteAsync(ino, offset, data);
 
         async Task CheckAsync()
         {
             Same(data, await h.ReadAsync(ino, offset, data.Length));
-            foreach (long at in new long[] { Layout.BlockSize * 15L - 7, Layout.ChunkSize - 3, Layout.ChunkSize + Mi - 1 })
+            foreach (long at in new long[] { 3 * c - 7, 3 * c + Mi - 1, 4 * c - 13 })
             {
                 var got = await h.ReadAsync(ino, at, 10);
                 Assert.Equal(data.AsSpan((int)(at - offset), 10).ToArray(), got);

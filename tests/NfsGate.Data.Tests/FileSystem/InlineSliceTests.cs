@@ -51,7 +51,7 @@ public class InlineSliceTests
         for (int i = 0; i < 5; i++)
         {
             var piece = FsHarness.Random(4 * Ki, 100 + i);
-            long off = 1 * Mi + i * 1536L * Ki;
+            long off = 256L * Ki + i * 768L * Ki; // all in chunk 0
             await h.WriteAsync(ino, off, piece, StableHow.FileSync);
             piece.CopyTo(model, off);
         }
@@ -66,7 +66,7 @@ public class InlineSliceTests
         await h.CheckAsync(ino, model);
         await h.CrashAndRestartAsync();
         await h.CheckAsync(ino, model);
-        // Compaction found one 4 KiB piece per 4 MiB window not worth a copy: the rows stay until the sweep.
+        // Compaction found five 4 KiB pieces in a 4 MiB window not worth a copy: the rows stay until the sweep.
         await FsHarness.PollAsync(() => h.FsInternal.Compactor!.Idle);
         Assert.Equal(5, h.Meta.InlineRows(100).Count);
         var fsck = await DataChecker.CheckAsync(h.Meta.Kv, h.Store);
@@ -196,14 +196,22 @@ public class InlineSliceTests
         // Compaction would move the 40 KiB files' inline bytes out at once: held at the swap, the lists stay as flushed.
         var hold = new TaskCompletionSource();
         h.FsInternal.Compactor!.BeforeSwap = () => hold.Task;
-        ulong ino = h.NewFile("f");
-        // 40 KiB in each of 40 chunks, one COMMIT: 1,600 KiB of packed groups, of which 1 MiB (25 groups) fits inline.
-        for (int c = 0; c < 40; c++) await h.WriteAsync(ino, c * 64L * Mi, FsHarness.Random(40 * Ki, c));
-        await h.CommitAsync(ino);
-        var inline = Enumerable.Range(0, 40).Count(c => Assert.Single(h.Slices(ino, (uint)c)).IsInline);
-        Assert.Equal(SliceUploader.MaxInlinePerFlush / (40 * Ki), inline);
-        hold.SetResult();
-        for (int c = 0; c < 40; c++) Assert.Equal(FsHarness.Random(40 * Ki, c), await h.ReadAsync(ino, c * 64L * Mi, 40 * Ki));
+        try
+        {
+            ulong ino = h.NewFile("f");
+            long chunk = h.Meta.OpenVolume(h.VolumeId).ChunkSize;
+            // 40 KiB in each of 40 chunks, one COMMIT: 1,600 KiB of packed groups, of which 1 MiB (25 groups) fits inline.
+            for (int c = 0; c < 40; c++) await h.WriteAsync(ino, c * chunk, FsHarness.Random(40 * Ki, c));
+            await h.CommitAsync(ino);
+            var inline = Enumerable.Range(0, 40).Count(c => Assert.Single(h.Slices(ino, (uint)c)).IsInline);
+            Assert.Equal(SliceUploader.MaxInlinePerFlush / (40 * Ki), inline);
+            hold.SetResult();
+            for (int c = 0; c < 40; c++) Assert.Equal(FsHarness.Random(40 * Ki, c), await h.ReadAsync(ino, c * chunk, 40 * Ki));
+        }
+        finally
+        {
+            hold.TrySetResult(); // a failed assertion must not leave compaction, and the harness's dispose, waiting
+        }
     }
 
     [Fact]

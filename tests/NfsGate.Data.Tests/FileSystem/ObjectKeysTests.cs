@@ -24,6 +24,6 @@ public class ObjectKeysTests
         Assert.Equal(5, ObjectKeys.BlockLength(size, 2));
         Assert.Equal(1, ObjectKeys.BlockCount((uint)Layout.BlockSize));
         Assert.Equal(0, ObjectKeys.BlockCount(0));
-        Assert.Equal(16, ObjectKeys.BlockCount((uint)Layout.ChunkSize));
+        Assert.Equal(16, ObjectKeys.BlockCount((uint)Layout.LegacyChunkSize));
     }
 }

@@ -16,7 +16,7 @@ public class PackedFlushTests
     [Fact]
     public async Task ScatteredSmallRunsOfAChunkAreOneObject()
     {
-        await using var h = new FsHarness(Backend.Memory, FsHarness.Compacting(0));
+        await using var h = new FsHarness(Backend.Memory, FsHarness.Compacting(0), legacyChunks: true);
         ulong ino = h.NewFile("f");
         var model = new byte[70 * Mi];
         long puts = h.Store.Calls(ObjectOps.Put);
@@ -56,7 +56,7 @@ public class PackedFlushTests
     [Fact]
     public async Task APackedSliceLargerThanABlockSplitsPiecesAcrossBlocks()
     {
-        await using var h = new FsHarness(Backend.Memory, FsHarness.Compacting(0));
+        await using var h = new FsHarness(Backend.Memory, FsHarness.Compacting(0), legacyChunks: true);
         ulong ino = h.NewFile("f");
         var model = new byte[29 * Mi + 400 * Ki];
         // 30 runs of 300 KiB, 1 MiB apart: 8.8 MiB packed, so blocks 0/1 and 1/2 boundaries fall inside runs.
@@ -71,6 +71,34 @@ public class PackedFlushTests
         await h.CheckAsync(ino, model);
         await h.CrashAndRestartAsync();
         await h.CheckAsync(ino, model);
+    }
+
+    [Fact]
+    public async Task InFourMiBChunksSmallRunsArePackedPerChunk()
+    {
+        // The layout of new volumes: a chunk is one block, so a flush makes one packed object per chunk it touches.
+        await using var h = new FsHarness(Backend.Memory, FsHarness.Compacting(0));
+        Assert.Equal(4L * Mi, h.Meta.OpenVolume(h.VolumeId).ChunkSize);
+        ulong ino = h.NewFile("f");
+        var model = new byte[12 * Mi];
+        long puts = h.Store.Calls(ObjectOps.Put);
+        // 10 runs in chunk 0, 3 in chunk 2 (chunk 1 stays a hole).
+        for (int i = 0; i < 13; i++)
+        {
+            long off = i < 10 ? i * 400L * Ki : 8L * Mi + (i - 10) * 100L * Ki;
+            var piece = FsHarness.Random(4 * Ki, i + 1);
+            await h.WriteAsync(ino, off, piece);
+            piece.CopyTo(model, off);
+        }
+        await h.CommitAsync(ino);
+        Assert.Equal(2, h.Store.Calls(ObjectOps.Put) - puts);
+        Assert.Single(h.Slices(ino, 0).Select(s => s.Id).Distinct());
+        Assert.Equal(10, h.Slices(ino, 0).Count);
+        Assert.Empty(h.Slices(ino, 1));
+        Assert.Equal(3, h.Slices(ino, 2).Count);
+        await h.CheckAsync(ino, model, modelMayBeLonger: true);
+        await h.CrashAndRestartAsync();
+        await h.CheckAsync(ino, model, modelMayBeLonger: true);
     }
 
     [Fact]

@@ -14,7 +14,7 @@ namespace NfsGate.Data.Tests.FileSystem;
 public sealed class ReadAheadSlotTests : IAsyncDisposable
 {
     private const int Mi = 1 << 20;
-    private const int Blocks = 10; // a 40 MiB file: one slice of ten 4 MiB blocks
+    private const int Blocks = 10; // a 40 MiB file: ten 4 MiB blocks (one slice, or one per chunk in 4 MiB chunks)
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private readonly string _dir = Directory.CreateTempSubdirectory("nfsgate-ra-slots-").FullName;
@@ -144,7 +144,8 @@ public sealed class ReadAheadSlotTests : IAsyncDisposable
         var keys = new List<string>();
         await foreach (var (key, _) in _inner.ListAsync("chunks/")) keys.Add(key);
         Assert.Equal(Blocks, keys.Count);
-        string[] ordered = [.. keys.OrderBy(k => int.Parse(k.Split('_')[^2]))];
+        // File order: by slice id (a sequential write's slices, one per chunk, take increasing ids), then block index.
+        string[] ordered = [.. keys.OrderBy(k => ulong.Parse(k.Split('/')[^1].Split('_')[0])).ThenBy(k => int.Parse(k.Split('_')[^2]))];
         foreach (var k in ordered) Assert.True(_cache.Evict(k)); // written through the cache: make it cold
         _inner.Reset();
         return (vol, ino, ordered);

@@ -46,7 +46,8 @@ public class MaintenanceTests
         Assert.Equal(1, fsck.Metadata.Symlinks);
         Assert.Equal(10UL + 5000, fsck.Metadata.FileBytes);
         Assert.Equal(h.ObjectCount(), fsck.BlocksChecked); // every object left is a referenced block, and each was checked
-        Assert.True(fsck.BlocksChecked >= 4);
+        // big's first block, and a's two; big's second block was its own slice in chunk 1, dropped by the truncate.
+        Assert.True(fsck.BlocksChecked >= 3);
 
         var gc = await GarbageCollector.RunAsync(h.Meta.Kv, h.Store.Inner, new GcOptions { Delete = true });
         Assert.Empty(gc.Leaked);
