@@ -35,8 +35,15 @@ public sealed class RpcServerOptions
     /// READ) without a hop to the pool, which roughly halves the server's CPU per call when a client has one call in
     /// flight. A Linux mount is one connection per server, so this is the number of client mounts served that way.
     /// 0 puts every connection on the async loop.
+    /// Default: two per core. Many connections are served better by the pool, which batches their calls on a few
+    /// busy workers: host A/B on 2 cores (perf/README.md, item 6), caps 0 / 2 / 4 / 64, rounds 2–3: GETATTR over 64
+    /// connections 65.6–67.9k / 70.0–71.0k / 67.7–69.2k / 62.6–65.6k calls/s, 1 MiB READ over 16 connections 3,449–3,486 /
+    /// 3,472–3,563 / 3,414–3,444 / 3,023–3,239 MB/s, one call in flight 14–18k / 26–27k / 30k / 24–27k GETATTRs/s.
     /// </summary>
-    public int ReceiveThreads { get; set; } = 64;
+    public int ReceiveThreads { get; set; } = DefaultReceiveThreads;
+
+    /// <summary>Two per core (see <see cref="ReceiveThreads"/>).</summary>
+    public static int DefaultReceiveThreads => 2 * Environment.ProcessorCount;
 
     /// <summary>Listen backlog per endpoint.</summary>
     public int Backlog { get; set; } = 512;

@@ -195,6 +195,30 @@ public sealed class ReceiveThreadServerTests : ServerContract
         var r3 = await third.CallAsync(TestProgram.Number, 3, TestProgram.WhereQuick, []);
         Assert.False(TestProgram.RanOnPool(r3.Results));
     }
+
+    [Fact]
+    public async Task By_default_two_connections_per_core_get_a_thread()
+    {
+        // Past a few connections the pool serves them better (RpcServerOptions.ReceiveThreads); the cap follows the cores.
+        Assert.Equal(2 * Environment.ProcessorCount, new RpcServerOptions().ReceiveThreads);
+        await using var s = new ServerHarness(new RpcServerOptions());
+        var conns = new List<RawRpcClient>();
+        try
+        {
+            for (int i = 0; i <= RpcServerOptions.DefaultReceiveThreads; i++)
+            {
+                var c = await s.ConnectAsync();
+                conns.Add(c);
+                var r = await c.CallAsync(TestProgram.Number, 3, TestProgram.WhereQuick, []);
+                Assert.Equal(i == RpcServerOptions.DefaultReceiveThreads, TestProgram.RanOnPool(r.Results));
+            }
+            Assert.Equal(RpcServerOptions.DefaultReceiveThreads, s.Server.ReceiveThreadsInUse);
+        }
+        finally
+        {
+            foreach (var c in conns) await c.DisposeAsync();
+        }
+    }
 }
 
 public sealed class AsyncLoopServerTests : ServerContract
