@@ -158,7 +158,7 @@ internal sealed class SliceCompactor(GatewayFileSystem fs)
         bool force = slices.Count > HardSliceLimit;
         bool forceInline = inlineBytes > 0 && (sweep || inlineBytes > MaxInlineBytesPerChunk);
         var key = (meta.VolumeId, ino, chunk);
-        if (!force && !forceInline && _deferred.TryGetValue(key, out int planned) && slices.Count < planned + Math.Max(planned / 8, 8))
+        if (!force && !forceInline && _deferred.TryGetValue(key, out int planned) && StillDeferred(planned, slices.Count))
         {
             Interlocked.Increment(ref _skipped);
             return FsStatus.Ok;
@@ -198,6 +198,13 @@ internal sealed class SliceCompactor(GatewayFileSystem fs)
         fs.Deleter.Wake();
         return st;
     }
+
+    /// <summary>
+    /// Whether a chunk planned at <paramref name="planned"/> slices, not worth a copy then, is skipped at
+    /// <paramref name="count"/>: until its list has grown by an eighth (at least 8). A list shorter than at the plan was
+    /// rewritten meanwhile (a truncate, a sweep, another gateway's compaction): the old verdict says nothing about it.
+    /// </summary>
+    internal static bool StillDeferred(int planned, int count) => count >= planned && count < planned + Math.Max(planned / 8, 8);
 
     /// <summary>
     /// A window is copied only if that costs at most this many bytes per visible fragment byte merged away. Random

@@ -175,3 +175,17 @@ public class CompactionWindowTests
         await h.CheckAsync(ino, model);
     }
 }
+
+public class CompactionDeferralTests
+{
+    [Theory]
+    [InlineData(100, 100, true)]   // no growth
+    [InlineData(100, 111, true)]   // less than an eighth
+    [InlineData(100, 112, false)]  // an eighth: plan again
+    [InlineData(20, 27, true)]     // at least 8 more
+    [InlineData(20, 28, false)]
+    [InlineData(900, 20, false)]   // shorter than at the plan: rewritten meanwhile, plan afresh
+    [InlineData(900, 899, false)]
+    public void A_deferred_chunk_is_planned_again_after_growing_by_an_eighth_or_shrinking(int planned, int count, bool skipped) =>
+        Assert.Equal(skipped, NfsGate.FileSystem.Compaction.SliceCompactor.StillDeferred(planned, count));
+}
