@@ -44,7 +44,7 @@ public sealed partial class VolumeMeta : IVolumeMeta
         var (rootExists, size) = _kv.Read(r => (r.Get(key) is not null, r.Get(Keys.ChunkSize(_vol))));
         if (rootExists)
         {
-            ChunkSize = DecodeChunkSize(size);
+            ChunkSize = DecodeChunkSize(_vol, size);
             return;
         }
         var now = Timespec.Now();
@@ -67,16 +67,20 @@ public sealed partial class VolumeMeta : IVolumeMeta
             return true;
         }, durable: true);
         if (created && _log is not null) Log.RootCreated(_log, _vol);
-        ChunkSize = DecodeChunkSize(_kv.Read(r => r.Get(Keys.ChunkSize(_vol))));
+        ChunkSize = DecodeChunkSize(_vol, _kv.Read(r => r.Get(Keys.ChunkSize(_vol))));
     }
 
-    private long DecodeChunkSize(byte[]? row)
+    /// <summary>
+    /// Volume <paramref name="vol"/>'s chunk size from its <see cref="Keys.ChunkSize"/> row (absent: legacy). A size this
+    /// build cannot lay files out with would misplace every byte: InvalidDataException, as for an undecodable row. The
+    /// volume refuses to open on it; the metadata checker reports it.
+    /// </summary>
+    internal static long DecodeChunkSize(uint vol, byte[]? row)
     {
         if (row is null) return Layout.LegacyChunkSize;
         long size = (long)Codec.DecodeU64(row);
-        // A size this build cannot lay files out with would misplace every byte: refuse the volume instead.
         if (!Layout.IsValidChunkSize(size))
-            throw new InvalidDataException($"volume {_vol}: recorded chunk size {size} is not a whole number of {Layout.BlockSize}-byte blocks up to {Layout.LegacyChunkSize}");
+            throw new InvalidDataException($"volume {vol}: recorded chunk size {size} is not a whole number of {Layout.BlockSize}-byte blocks up to {Layout.LegacyChunkSize}");
         return size;
     }
 

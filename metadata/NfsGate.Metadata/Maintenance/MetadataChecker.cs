@@ -58,22 +58,21 @@ public static class MetadataChecker
         s.CheckUsage(KvScan.Counter(r, Keys.UsedBytes(vol)), KvScan.Counter(r, Keys.InodeCount(vol)));
     }
 
-    /// <summary>The volume's recorded chunk size (legacy when absent); a size no build can use is reported.</summary>
+    /// <summary>
+    /// The volume's recorded chunk size, decoded as the volume does when it opens; a row it would refuse is reported,
+    /// and the slices are then checked against the legacy size.
+    /// </summary>
     private static long ChunkSizeOf(IKvReader r, uint vol, MetadataCheckResult res)
     {
-        var v = r.Get(Keys.ChunkSize(vol));
-        if (v is null) return Layout.LegacyChunkSize;
         try
         {
-            long size = (long)Codec.DecodeU64(v);
-            if (Layout.IsValidChunkSize(size)) return size;
-            res.Problems.Add(new Problem(ProblemKind.BadValue, vol, 0, $"volume {vol}: chunk size {size} is not a whole number of blocks up to {Layout.LegacyChunkSize}"));
+            return VolumeMeta.DecodeChunkSize(vol, r.Get(Keys.ChunkSize(vol)));
         }
         catch (InvalidDataException ex)
         {
-            res.Problems.Add(new Problem(ProblemKind.BadValue, vol, 0, $"volume {vol}: chunk size row: {ex.Message}"));
+            res.Problems.Add(new Problem(ProblemKind.BadValue, vol, 0, ex.Message));
+            return Layout.LegacyChunkSize;
         }
-        return Layout.LegacyChunkSize;
     }
 
     /// <summary>One volume's keys, collected by kind, then cross-checked.</summary>
