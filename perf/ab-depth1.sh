@@ -12,8 +12,8 @@ W=$(mktemp -d /tmp/nfsgate-ab.XXXX); PIDS=(); trap 'stop_all; rm -rf "$W"' EXIT
 build_loadgen || exit 1
 start_ganesha
 P1=$(free_port) P2=$(free_port)
-NFSGATE_PORTMAPPER=off NFSGATE_HTTP=127.0.0.1:$(free_port) "$OLD" serve --listen 127.0.0.1:$P1 --data-dir "$W/old" </dev/null >"$W/old.log" 2>&1 & B=$!; PIDS+=($B)
-NFSGATE_PORTMAPPER=off NFSGATE_HTTP=127.0.0.1:$(free_port) "$NEW" serve --listen 127.0.0.1:$P2 --data-dir "$W/new" </dev/null >"$W/new.log" 2>&1 & N=$!; PIDS+=($N)
+start_nfsgate old "$OLD" $P1; B=$NGPID
+start_nfsgate new "$NEW" $P2; N=$NGPID
 wait_port "$GN" && wait_port "$P1" && wait_port "$P2" || { echo "a server did not start"; tail -n 5 "$W"/*.log; exit 1; }
 NAME=(ganesha old new); PID=($GPID $B $N)
 TARGET=("--nfs 127.0.0.1:$GN --mount 127.0.0.1:$GM --path $W/ganesha/export" "--nfs 127.0.0.1:$P1" "--nfs 127.0.0.1:$P2")
