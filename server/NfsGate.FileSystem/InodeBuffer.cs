@@ -1,3 +1,5 @@
+using NfsGate.Metadata;
+
 namespace NfsGate.FileSystem;
 
 /// <summary>
@@ -30,16 +32,24 @@ internal sealed class InodeBuffer(ulong ino)
     public int Queued;
 
     /// <summary>
-    /// Number of <see cref="Current"/>; a flush that takes it starts the next. With the two marks below it makes
-    /// stable writes a group commit: a FILE_SYNC write remembers the generation its bytes went into and, once it holds
-    /// <see cref="FlushLock"/>, is done if a flush of that generation (or a later one, which holds the bytes of a failed
-    /// earlier one) already finished, instead of flushing the bytes that arrived since.
+    /// Number of <see cref="Current"/>; a flush that takes it starts the next. A stable write remembers the generation
+    /// its bytes went into and needs no flush of its own once <see cref="DurableGeneration"/> reached it.
     /// </summary>
     public long Generation;
-    /// <summary>Highest generation whose slices are in the metadata (-1: none yet).</summary>
-    public long FlushedGeneration = -1;
-    /// <summary>Highest generation flushed with a durable commit, which also hardens every earlier one (-1: none yet).</summary>
+    /// <summary>
+    /// Highest generation flushed with a durable commit (-1: none yet). The commit also hardens every earlier one, and
+    /// flushes run one at a time, so every generation up to it is durable, including the bytes of a failed earlier
+    /// flush, which went back into the next generation.
+    /// </summary>
     public long DurableGeneration = -1;
+
+    /// <summary>
+    /// Stable writes waiting for the file's next durable flush (null: none). The group flusher takes it just before
+    /// it flushes, so every write that was buffered before it registered is in that flush.
+    /// </summary>
+    public TaskCompletionSource<FsStatus>? DurableWaiters;
+    /// <summary>A group flusher (FsVolume.RunDurableFlushesAsync) is running for this file; guarded by <see cref="Lock"/>.</summary>
+    public bool DurableFlusherRunning;
 
     public void MarkDirty()
     {
