@@ -12,9 +12,16 @@ public sealed partial class RpcConnection
     private sealed class CallWork(RpcConnection connection) : IThreadPoolWorkItem
     {
         public RpcRecord Record;
+        /// <summary>Stopwatch timestamp when queued to the pool (0: not measured).</summary>
+        public long QueuedAt;
 
         public void Execute()
         {
+            if (QueuedAt != 0)
+            {
+                connection.QueueStats!.Add(QueuedAt);
+                QueuedAt = 0;
+            }
             var ec = connection._executionContext;
             if (ec is null) connection.RunCall(this);
             else ExecutionContext.Run(ec, static w => { var work = (CallWork)w!; work.Owner.RunCall(work); }, this);
@@ -37,6 +44,7 @@ public sealed partial class RpcConnection
     {
         var work = Rent();
         work.Record = record;
+        if (QueueStats is not null) work.QueuedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         ThreadPool.UnsafeQueueUserWorkItem(work, preferLocal: false);
     }
 

@@ -61,6 +61,9 @@ public sealed partial class RpcConnection
         _free = new CallWork?[Math.Min(_options.MaxInFlightPerConnection, 256)];
     }
 
+    /// <summary>Where calls queued to the thread pool count their wait (null: not measured). Shared by a server's connections.</summary>
+    public RpcQueueStats? QueueStats { get; init; }
+
     /// <summary>The peer, with an IPv4-mapped IPv6 address unmapped to IPv4.</summary>
     public IPEndPoint Client { get; }
     public long Id { get; }

@@ -117,7 +117,7 @@ public sealed partial class RpcServer : IAsyncDisposable
                                       PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: SegmentSize, leaveOpen: true)));
             // Behind a trusted load balancer the PROXY header names the client (RpcServer.Proxy.cs); null = closed.
             if (await ProxiedClientAsync(pipe.Input, RpcConnection.Unmap(remote), id).ConfigureAwait(false) is not { } client) return;
-            var conn = new RpcConnection(pipe, client, id, _dispatcher, _options, _loggers.CreateLogger<RpcConnection>());
+            var conn = new RpcConnection(pipe, client, id, _dispatcher, _options, _loggers.CreateLogger<RpcConnection>()) { QueueStats = PoolQueue };
             if (Interlocked.Increment(ref _receiveThreads) <= _options.ReceiveThreads)
             {
                 try { await conn.RunOnOwnThread(_stop.Token).ConfigureAwait(false); }
@@ -142,6 +142,9 @@ public sealed partial class RpcServer : IAsyncDisposable
     }
 
     private int _receiveThreads;
+
+    /// <summary>Calls of every connection that waited in the thread pool's queue, and for how long.</summary>
+    public RpcQueueStats PoolQueue { get; } = new();
 
     /// <summary>Connections currently served by a receive thread of their own.</summary>
     public int ReceiveThreadsInUse => Volatile.Read(ref _receiveThreads);

@@ -197,6 +197,26 @@ public sealed class ReceiveThreadServerTests : ServerContract
     }
 
     [Fact]
+    public async Task Calls_that_go_through_the_pool_count_their_wait_there()
+    {
+        await using var s = new ServerHarness(new RpcServerOptions { ReceiveThreads = 1 });
+        await using var c = await s.ConnectAsync();
+        // The receive thread answers a quick call itself: nothing queued.
+        Assert.False(TestProgram.RanOnPool((await c.CallAsync(TestProgram.Number, 3, TestProgram.WhereQuick, [])).Results));
+        Assert.Equal(0, s.Server.PoolQueue.Calls);
+        for (int i = 0; i < 5; i++)
+            Assert.True(TestProgram.RanOnPool((await c.CallAsync(TestProgram.Number, 3, TestProgram.WhereNotQuick, [])).Results));
+        Assert.Equal(5, s.Server.PoolQueue.Calls);
+        Assert.True(s.Server.PoolQueue.Seconds > 0);
+        Assert.True(s.Server.PoolQueue.Seconds < 60, $"{s.Server.PoolQueue.Seconds} s: the wait is a sum of small waits, not timestamps");
+
+        // A connection past the receive-thread cap queues even its quick calls, and counts them in the same place.
+        await using var second = await s.ConnectAsync();
+        Assert.True(TestProgram.RanOnPool((await second.CallAsync(TestProgram.Number, 3, TestProgram.WhereQuick, [])).Results));
+        Assert.Equal(6, s.Server.PoolQueue.Calls);
+    }
+
+    [Fact]
     public async Task By_default_two_connections_per_core_get_a_thread()
     {
         // Past a few connections the pool serves them better (RpcServerOptions.ReceiveThreads); the cap follows the cores.

@@ -90,6 +90,9 @@ public sealed class MetricsHostTests : IDisposable
         // The FILE_SYNC write waited for a durable commit, and the time of its WAL fsync is counted.
         Assert.True(m.Get("nfsgate_metadata_durable_commits_total") >= 1);
         Assert.True(m.Get("nfsgate_metadata_sync_seconds_total") > 0);
+        // WRITEs are not quick: they went through the thread pool, and their wait there is counted.
+        Assert.True(m.Get("nfsgate_rpc_pool_queued_calls_total") >= 2);
+        Assert.True(m.Get("nfsgate_rpc_pool_queue_seconds_total") > 0);
         Assert.Equal(1, m.Get("nfsgate_metadata_engine_info", ("engine", "rocksdb")));
         Assert.Equal(1L << 30, m.Get("nfsgate_cache_capacity_bytes"));
         Assert.True(m.Sum("nfsgate_rpc_requests_total", ("program", "mount"), ("procedure", "MNT")) >= 1);

@@ -59,10 +59,14 @@ public sealed class GatewayMetrics
     {
         var g = _f.NewGauge("nfsgate_rpc_connections", "TCP connections open on the NFS/MOUNT listener.");
         var t = _f.NewGauge("nfsgate_rpc_receive_threads", "Connections served by a receive thread of their own (quick calls answered without a hop to the thread pool); the rest use the async loop.");
+        var queued = new CounterFeed(_f.NewCounter("nfsgate_rpc_pool_queued_calls_total", "Calls handed from a connection to the thread pool (the rest were answered on the connection's receive thread)."));
+        var waited = new CounterFeed(_f.NewCounter("nfsgate_rpc_pool_queue_seconds_total", "Time calls waited in the thread pool's queue before a thread took them, not part of nfsgate_nfs_request_duration_seconds; divided by nfsgate_rpc_pool_queued_calls_total, the wait per call (high: the server's cores are saturated)."));
         OnScrape(() =>
         {
             g.Set(server.ConnectionCount);
             t.Set(server.ReceiveThreadsInUse);
+            queued.Update(server.PoolQueue.Calls);
+            waited.Update(server.PoolQueue.Seconds);
         });
     }
 
