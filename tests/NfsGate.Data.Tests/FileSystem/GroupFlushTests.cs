@@ -54,7 +54,7 @@ public class GroupFlushTests
             long puts = h.Store.Calls(ObjectOps.Put);
             // A's flush holds the flusher at the gate; B and C wait for the next one.
             var first = Task.Run(() => h.Vol.WriteAsync(Credential.Root, ino, 0, a, StableHow.FileSync).AsTask());
-            await Until(() => h.Store.Calls(ObjectOps.Put) > puts);
+            await FsHarness.PollAsync(() => h.Store.Calls(ObjectOps.Put) > puts);
             using var cts = new CancellationTokenSource();
             var gaveUp = Task.Run(() => h.Vol.WriteAsync(Credential.Root, ino, Mi, b, StableHow.FileSync, cts.Token).AsTask());
             var third = Task.Run(() => h.Vol.WriteAsync(Credential.Root, ino, 2 * Mi, c, StableHow.FileSync).AsTask());
@@ -82,8 +82,7 @@ public class GroupFlushTests
         }
     }
 
-    private static Task Until(Func<bool> condition) => Until(() => Task.FromResult(condition()));
-
+    /// <summary><see cref="FsHarness.PollAsync"/> for a condition that must read through the file system.</summary>
     private static async Task Until(Func<Task<bool>> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
