@@ -150,6 +150,7 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
         lock (buf.Lock)
         {
             if (buf.DurableGeneration >= generation) return FsStatus.Ok;
+            Interlocked.Increment(ref _fs.StableWaitCount);
             done = (buf.DurableWaiters ??= new TaskCompletionSource<FsStatus>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
             if (!buf.DurableFlusherRunning) start = buf.DurableFlusherRunning = true;
         }
@@ -178,6 +179,7 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
                 buf.DurableWaiters = null;
             }
             FsStatus st;
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 // Not the writers' tokens: the flush serves all of them. A failed flush puts its bytes back, so each
@@ -191,6 +193,8 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
                 Log.FlushFailed(_fs.Logger, VolumeId, buf.Ino, 0, ex);
                 st = FsStatus.Io;
             }
+            Interlocked.Add(ref _fs.GroupFlushTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+            Interlocked.Increment(ref _fs.GroupFlushCount);
             waiters.SetResult(st);
             if (first)
             {

@@ -69,6 +69,17 @@ public sealed class GatewayFileSystem : IFileSystem
     /// <summary>UNSTABLE write bytes buffered in memory, not yet flushed (for metrics: the strict-mode write backlog).</summary>
     public long BufferedBytes => Budget.Used;
 
+    internal long StableWaitCount, GroupFlushCount, GroupFlushTicks;
+
+    /// <summary>Stable WRITEs that waited for their file's group flush (for metrics).</summary>
+    public long StableWrites => Interlocked.Read(ref StableWaitCount);
+
+    /// <summary>Durable flushes run by the files' group flushers (for metrics: stable writes ÷ these = the group size).</summary>
+    public long GroupFlushes => Interlocked.Read(ref GroupFlushCount);
+
+    /// <summary>Time those flushes took, in seconds (for metrics: the wait a stable WRITE's group shares).</summary>
+    public double GroupFlushSeconds => Interlocked.Read(ref GroupFlushTicks) / (double)System.Diagnostics.Stopwatch.Frequency;
+
     /// <summary>Block prefetches started by read-ahead (for metrics).</summary>
     public long PrefetchesIssued => ReadAhead?.Issued ?? 0;
 

@@ -90,6 +90,10 @@ public sealed class MetricsHostTests : IDisposable
         // The FILE_SYNC write waited for a durable commit, and the time of its WAL fsync is counted.
         Assert.True(m.Get("nfsgate_metadata_durable_commits_total") >= 1);
         Assert.True(m.Get("nfsgate_metadata_sync_seconds_total") > 0);
+        // The FILE_SYNC write waited for its file's group flush.
+        Assert.Equal(1, m.Get("nfsgate_stable_writes_total"));
+        Assert.Equal(1, m.Get("nfsgate_group_flushes_total"));
+        Assert.True(m.Get("nfsgate_group_flush_seconds_total") > 0);
         // WRITEs are not quick: they went through the thread pool, and their wait there is counted.
         Assert.True(m.Get("nfsgate_rpc_pool_queued_calls_total") >= 2);
         Assert.True(m.Get("nfsgate_rpc_pool_queue_seconds_total") > 0);

@@ -99,6 +99,10 @@ public sealed class GatewayMetrics
         Feed("nfsgate_compaction_conflicts_total", "Compactions discarded because a write changed the chunk meanwhile.", () => fs.CompactionConflicts);
         Feed("nfsgate_inline_bytes_total", "Bytes of small flushes committed inline in the metadata (no object PUT while the client waits); compaction moves them into objects.", () => fs.InlineBytes);
         Feed("nfsgate_inline_sweeps_total", "Chunks whose inline bytes the sweep moved into objects because compaction had not.", () => fs.InlineSweeps);
+        Feed("nfsgate_stable_writes_total", "FILE_SYNC/DATA_SYNC WRITEs that waited for their file's group flush; divided by nfsgate_group_flushes_total, the writes that share one flush.", () => fs.StableWrites);
+        Feed("nfsgate_group_flushes_total", "Durable flushes run for stable WRITEs, one file at a time each, back to back.", () => fs.GroupFlushes);
+        var groupSeconds = new CounterFeed(_f.NewCounter("nfsgate_group_flush_seconds_total", "Time those flushes took (upload or inline commit, then the WAL fsync); divided by nfsgate_group_flushes_total, what a stable WRITE waits for once its flush starts."));
+        OnScrape(() => groupSeconds.Update(fs.GroupFlushSeconds));
         Gauge("nfsgate_staging_bytes", "Writeback staging backlog: COMMITted bytes on local disk not yet in the object store (0 in strict mode).", () => fs.StagedBytes);
         Gauge("nfsgate_staging_records", "Writeback records on local disk not yet uploaded (0 in strict mode).", () => fs.StagedRecords);
         _f.NewGauge("nfsgate_staging_limit_bytes", "Cap on the writeback staging backlog (writes.stagingSize).").Set(options.MaxStagingBytes);

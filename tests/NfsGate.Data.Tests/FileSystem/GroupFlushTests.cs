@@ -67,6 +67,11 @@ public class GroupFlushTests
             Assert.Equal(FsStatus.Ok, (await first.WaitAsync(TimeSpan.FromSeconds(30))).Status);
             Assert.Equal(FsStatus.Ok, (await third.WaitAsync(TimeSpan.FromSeconds(30))).Status);
             Assert.Equal(2, h.Store.Calls(ObjectOps.Put) - puts); // A's flush, then B and C together
+            // What the metrics show: three stable writes, two flushes (a third, empty one if C registered only after
+            // the second had taken the waiters), and the time A's flush spent held at the gate.
+            Assert.Equal(3, h.Fs.StableWrites);
+            Assert.InRange(h.Fs.GroupFlushes, 2, 3);
+            Assert.True(h.Fs.GroupFlushSeconds > 0);
 
             // B's bytes were in C's flush: durable although its writer stopped waiting.
             h.Store.FailIf = failPuts;
