@@ -184,9 +184,7 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
             {
                 // Not the writers' tokens: the flush serves all of them. A failed flush puts its bytes back, so each
                 // writer's client retries and nothing is lost.
-                var (flushed, hadData) = await FlushBufferAsync(buf, durable: true, CancellationToken.None).ConfigureAwait(false);
-                // A background flush may have taken the data first, without making it durable.
-                st = flushed == FsStatus.Ok && !hadData ? _fs.SyncMeta() : flushed;
+                st = await FlushDurablyAsync(buf, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -249,23 +247,30 @@ internal sealed partial class FsVolume(GatewayFileSystem fs, IVolumeMeta meta) :
         if (st != FsStatus.Ok) return OpResult.Fail(st);
         var res = new OpResult { Status = FsStatus.Ok, ObjBefore = before.Wcc, Obj = before };
 
-        bool hadData = false;
-        if (_buffers.TryGetValue(ino, out var buf))
-            (st, hadData) = await FlushBufferAsync(buf, durable: true, ct).ConfigureAwait(false);
-        if (st != FsStatus.Ok)
+        _buffers.TryGetValue(ino, out var buf);
+        if ((st = await FlushDurablyAsync(buf, ct).ConfigureAwait(false)) != FsStatus.Ok)
         {
             res.Status = FlushFailure(st);
             return res;
         }
-        // Nothing left to flush, but earlier background flushes and BeginWrites were not durable: sync them.
-        // (When there was data, its durable AddSlices also hardens every earlier commit: engines log in order.)
-        if (!hadData && (st = _fs.SyncMeta()) != FsStatus.Ok)
-        {
-            res.Status = st;
-            return res;
-        }
         if (_meta.GetAttr(ino, out var after) == FsStatus.Ok) res.Obj = after;
         return res;
+    }
+
+    /// <summary>
+    /// Makes everything written to the file so far durable (COMMIT, and each group of stable writes): a durable flush
+    /// of its buffer, or, with nothing left to flush, a metadata sync, because earlier background flushes (which may
+    /// have taken the bytes) and BeginWrites were not durable. When there was data, its durable commit hardens every
+    /// earlier one too: engines log in order.
+    /// </summary>
+    private async Task<FsStatus> FlushDurablyAsync(InodeBuffer? buf, CancellationToken ct)
+    {
+        if (buf is not null)
+        {
+            var (st, hadData) = await FlushBufferAsync(buf, durable: true, ct).ConfigureAwait(false);
+            if (st != FsStatus.Ok || hadData) return st;
+        }
+        return _fs.SyncMeta();
     }
 
     /// <summary>What a failed durable flush tells the client: Stale and Jukebox (staging full: retry later) as they are, else Io.</summary>
