@@ -41,7 +41,11 @@ public sealed class DataPathTests : IDisposable
         var config = Config("");
         Assert.True(config.Cache.IsActive);
         await using (var host = await GatewayHost.StartAsync(config, NullLoggerFactory.Instance, CancellationToken.None))
+        {
             await WriteFile(host.NfsEndpoint!, "a.bin", new byte[100_000]);
+            // The cache holds the copy reads want in memory, so the store's copy is written with O_DIRECT.
+            Assert.True(((NfsGate.Data.LocalDirObjectStore)host.Backend!).DirectPuts > 0);
+        }
         Assert.True(FilesUnder(config.ObjectStore.Path) > 0);
         Assert.True(FilesUnder(config.Cache.Path) > 0);
     }
@@ -54,7 +58,11 @@ public sealed class DataPathTests : IDisposable
         var config = Config(cacheJson);
         Assert.False(config.Cache.IsActive);
         await using (var host = await GatewayHost.StartAsync(config, NullLoggerFactory.Instance, CancellationToken.None))
+        {
             await WriteFile(host.NfsEndpoint!, "a.bin", new byte[100_000]);
+            // Without a cache the store's files are what reads find in the page cache: written buffered.
+            Assert.Equal(0, ((NfsGate.Data.LocalDirObjectStore)host.Backend!).DirectPuts);
+        }
         Assert.True(FilesUnder(config.ObjectStore.Path) > 0);
         Assert.False(Directory.Exists(config.Cache.Path));
     }

@@ -38,6 +38,8 @@ public sealed class GatewayHost : IAsyncDisposable
     public ExportAdmin ExportAdmin { get; private set; } = null!;
     /// <summary>Null when the cache is off.</summary>
     public CachingObjectStore? BlockCache { get; private set; }
+    /// <summary>The object store itself, under the metrics and the block cache (set once started).</summary>
+    public IObjectStore? Backend { get; private set; }
     /// <summary>Per-export QoS (set once started).</summary>
     public QosAdmin Qos { get; private set; } = null!;
     /// <summary>What GET /metrics exposes (Metrics/GatewayMetrics.cs).</summary>
@@ -77,9 +79,11 @@ public sealed class GatewayHost : IAsyncDisposable
             _ => config.Metadata.Path,
         });
 
-        IObjectStore backend = await StoreOpener.OpenBackendAsync(config.ObjectStore, prepare: true, loggerFactory, ct);
+        // A local store behind a block cache writes with O_DIRECT: the cache holds the copy that reads want in memory.
+        IObjectStore backend = await StoreOpener.OpenBackendAsync(config.ObjectStore, prepare: true, loggerFactory, ct, directWrites: config.Cache.IsActive);
+        Backend = backend;
         if (backend is IDisposable client)
-            _stops.Push(("s3 client", () => { client.Dispose(); return ValueTask.CompletedTask; }));
+            _stops.Push(("object store", () => { client.Dispose(); return ValueTask.CompletedTask; }));
         IObjectStore measured = metrics.Instrument(backend), store = measured;
         CachingObjectStore? blockCache = null;
         if (config.Cache.IsActive)

@@ -29,15 +29,17 @@ public static class StoreOpener
 
     /// <summary>
     /// The backend itself (never the block cache: maintenance must see what is durable). The caller disposes the
-    /// result when it is <see cref="IDisposable"/> (the S3 client). <paramref name="prepare"/> is for serve only:
+    /// result when it is <see cref="IDisposable"/> (the S3 client, the local store's O_DIRECT buffers). <paramref name="prepare"/> is for serve only:
     /// remove unfinished uploads of an earlier run and create the bucket if configured — work a checker must not do.
+    /// <paramref name="directWrites"/>: a local store writes its objects with O_DIRECT (serve sets it when a block
+    /// cache is in front; see <see cref="LocalDirObjectStore"/>).
     /// </summary>
-    public static async Task<IObjectStore> OpenBackendAsync(ObjectStoreConfig o, bool prepare, ILoggerFactory loggerFactory, CancellationToken ct)
+    public static async Task<IObjectStore> OpenBackendAsync(ObjectStoreConfig o, bool prepare, ILoggerFactory loggerFactory, CancellationToken ct, bool directWrites = false)
     {
         var log = loggerFactory.CreateLogger("NfsGate.Server");
         if (o.Type == ObjectStoreType.Local)
         {
-            var local = new LocalDirObjectStore(o.Path);
+            var local = new LocalDirObjectStore(o.Path, directWrites);
             if (prepare)
             {
                 int leftovers = local.RemoveTempFiles();
