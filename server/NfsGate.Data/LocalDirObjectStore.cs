@@ -43,7 +43,10 @@ public sealed class LocalDirObjectStore : IObjectStore, IDisposable
 
     public string Root => _root;
 
-    /// <summary>Puts written with O_DIRECT (tests, and the start-up log).</summary>
+    /// <summary>Whether Puts try O_DIRECT (the start-up log says so).</summary>
+    public bool WritesDirect => _direct is not null;
+
+    /// <summary>Puts written with O_DIRECT so far (tests).</summary>
     public long DirectPuts => Interlocked.Read(ref _directPuts);
     private long _directPuts;
 

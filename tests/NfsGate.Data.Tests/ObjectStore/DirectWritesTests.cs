@@ -7,11 +7,20 @@ namespace NfsGate.Data.Tests.ObjectStore;
 public sealed class DirectLocalDirObjectStoreContractTests : ObjectStoreContract, IDisposable
 {
     private readonly TempDir _dir = new();
-    private int _n;
+    private readonly List<LocalDirObjectStore> _stores = [];
 
-    protected override IObjectStore Create() => new LocalDirObjectStore(System.IO.Path.Combine(_dir.Path, $"store{_n++}"), directWrites: true);
+    protected override IObjectStore Create()
+    {
+        var s = new LocalDirObjectStore(System.IO.Path.Combine(_dir.Path, $"store{_stores.Count}"), directWrites: true);
+        _stores.Add(s); // disposed at the end: each holds up to 8 aligned 4 MiB buffers of native memory
+        return s;
+    }
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose()
+    {
+        foreach (var s in _stores) s.Dispose();
+        _dir.Dispose();
+    }
 }
 
 /// <summary>
