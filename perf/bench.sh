@@ -179,6 +179,17 @@ host_round() {   # server round
 # Background work of nfsgate-s3 that reads from S3 inside a counting window (the relay counts every byte): the
 # inline sweep (15-45 s after a load's small writes) and compaction. Recorded with the bytes-per-byte rows.
 background() { curl -s "127.0.0.1:$H2/metrics" | awk '/^nfsgate_(inline_sweeps|compactions)_total / { n += $2 } END { print n + 0 }'; }
+# The warm read of an nfsgate, with how many of its READs the block cache answered and how many waited for the
+# store while it ran (local warm reads trail ganesha inside the bench but not outside it; these tell whether it is
+# the cache).
+cache_counts() { curl -s "127.0.0.1:$1/metrics" | awk '/^nfsgate_cache_hits_total / { h = $2 } /^nfsgate_cache_misses_total / { m = $2 } END { print h + 0, m + 0 }'; }
+warm_read() {   # server http-port round
+    local h0 m0 h1 m1 out
+    read -r h0 m0 < <(cache_counts "$2")
+    out=$(LG read $(target "$1") --conns 1 --depth 4 --label warm-read-1c)
+    read -r h1 m1 < <(cache_counts "$2")
+    echo "$out" | jq -c --argjson h $((h1 - h0)) --argjson m $((m1 - m0)) '. + {cache_hits: $h, cache_misses: $m}' | record "$1" "$3"
+}
 issue3_round() {   # round
     local r=$1 c0 c1 b0 s3="--endpoint $S3_VIA --bucket $BUCKET --access-key $S3_ACCESS_KEY --secret-key $S3_SECRET_KEY"
     # The same concurrency on both sides: one reader keeps 4 READs and the gateway up to 4 prefetches
@@ -190,9 +201,9 @@ issue3_round() {   # round
     LG s3get $s3 --keys "$W/hot.keys" --conns 4 --label raw-get-4c | record s3 "$r"
     LG s3get $s3 --keys "$W/hot.keys" --conns 4 --ranged --label raw-get-4c-ranged | record s3 "$r"
     LG s3get $s3 --keys "$W/hot.keys" --conns 1 --label raw-get-1c | record s3 "$r"
-    LG read $(target nfsgate-s3) --conns 1 --depth 4 --label warm-read-1c | record nfsgate-s3 "$r"
+    warm_read nfsgate-s3 $H2 "$r"
     LG read $(target ganesha) --conns 1 --depth 4 --label warm-read-1c | record ganesha "$r"
-    LG read $(target nfsgate) --conns 1 --depth 4 --label warm-read-1c | record nfsgate "$r"
+    warm_read nfsgate $H1 "$r"
     evict; c0=$(s3count) b0=$(background)
     LG read $(target nfsgate-s3) --conns 16 --depth 4 --label cold-read-16c | record nfsgate-s3 "$r"
     c1=$(s3count)
