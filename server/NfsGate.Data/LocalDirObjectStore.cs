@@ -126,17 +126,11 @@ public sealed class LocalDirObjectStore : IObjectStore, IDisposable
         try
         {
             EnsureDurableDir(dir);
-            if (_direct is not null)
+            // Preallocated for buffered writes only: a direct write pads to 4 KiB and cuts the file back itself.
+            using (var handle = File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, _direct is null ? data.Length : 0))
             {
-                using var handle = File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None);
-                if (_direct.TryWrite(handle, data.Span)) Interlocked.Increment(ref _directPuts);
+                if (_direct?.TryWrite(handle, data.Span) == true) Interlocked.Increment(ref _directPuts);
                 else RandomAccess.Write(handle, data.Span, 0);
-                RandomAccess.FlushToDisk(handle);
-            }
-            else
-            {
-                using var handle = File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, data.Length);
-                RandomAccess.Write(handle, data.Span, 0);
                 RandomAccess.FlushToDisk(handle);
             }
             File.Move(tmp, path, overwrite: true); // rename(2): atomic replace
