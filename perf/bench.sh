@@ -155,18 +155,59 @@ if [ "$WITH_S3" = 1 ]; then
     done
 fi
 
+# What each server and the machine did while the guest ran one measurement: guest-bench.sh prints "#begin METRIC"
+# just before each one starts, and the counters are read again when its JSON line arrives (the guest's output streams
+# to the host as it is written). Every row gets server_cpu_s, host_busy (fraction of all cores busy) and host_steal
+# (fraction stolen by the hypervisor); nfsgate's rows also get its block cache hits and misses, GC pauses and gen-2
+# collections, and the mean time its READs and WRITEs took inside the server (read_ms, write_ms). These tell a
+# slower row's cause apart: more CPU per byte, a busier machine, cache misses, or time spent outside the server.
+hport() { case $1 in nfsgate) echo "$H1" ;; nfsgate-s3) echo "${H2:-}" ;; esac; }
+snap() {   # server: its CPU ticks, /proc/stat busy total steal, then for nfsgate 8 counters from /metrics
+    local h; h=$(hport "$1")
+    {
+        ticks "${SPID[$1]}"
+        awk '/^cpu / { print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8+$9, $9 }' /proc/stat
+        [ -n "$h" ] && curl -s --max-time 5 "127.0.0.1:$h/metrics" | awk '
+            /^nfsgate_cache_hits_total / { h = $2 } /^nfsgate_cache_misses_total / { m = $2 }
+            /^dotnet_gc_pause_seconds_total / { p = $2 } /^dotnet_collection_count_total\{generation="2"\}/ { g = $2 }
+            /^nfsgate_nfs_request_duration_seconds_(count|sum)\{.*proc="(READ|read)"/ { if ($1 ~ /_count/) rc += $2; else rs += $2 }
+            /^nfsgate_nfs_request_duration_seconds_(count|sum)\{.*proc="(WRITE|write)"/ { if ($1 ~ /_count/) wc += $2; else ws += $2 }
+            END { print h + 0, m + 0, p + 0, g + 0, rc + 0, rs + 0, wc + 0, ws + 0 }'
+    } | tr '\n' ' '
+}
+row_stats() {   # begin-snapshot end-snapshot: a JSON object of the differences
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        n = split(a, x); split(b, y); t = y[3] - x[3]; if (t <= 0) t = 1
+        printf "{\"server_cpu_s\":%.2f,\"host_busy\":%.3f,\"host_steal\":%.3f", (y[1] - x[1]) / 100, (y[2] - x[2]) / t, (y[4] - x[4]) / t
+        if (n >= 12) {
+            printf ",\"cache_hits\":%d,\"cache_misses\":%d,\"gc_pause_s\":%.3f,\"gen2_gcs\":%d", y[5] - x[5], y[6] - x[6], y[7] - x[7], y[8] - x[8]
+            if (y[9] > x[9]) printf ",\"read_ms\":%.3f", (y[10] - x[10]) / (y[9] - x[9]) * 1000
+            if (y[11] > x[11]) printf ",\"write_ms\":%.3f", (y[12] - x[12]) / (y[11] - x[11]) * 1000
+        }
+        print "}" }'
+}
 vm_round() {   # server round
-    local out rc try
+    local rc try
     # On an overloaded host the emulated guest kernel sometimes panics at boot ("IO-APIC + timer doesn't work"):
     # nfs-vm exits 121 before anything ran, so one more boot is safe.
     for try in 1 2; do
-        out=$("$TOOLS/nfs-vm/nfs-vm" $(vmargs $1) --mem 1G --timeout 1500 \
+        "$TOOLS/nfs-vm/nfs-vm" $(vmargs $1) --mem 1G --timeout 1500 \
             -e SEQ_MB=$SEQ_MB -e RAND_S=$RAND_S -e META_N=$META_N -e HOT_S=$HOT_S -e LS_DIR=big -e LS_N=$LS_N -e LS_TIMEOUT=$LS_TIMEOUT \
-            -- bash "$HERE/guest-bench.sh" 2>"$W/vm-$1-$2.err"); rc=$?
+            -- bash "$HERE/guest-bench.sh" 2>"$W/vm-$1-$2.err" | {
+            begin=
+            while IFS= read -r line; do
+                case $line in
+                    '#begin '*) begin=$(snap "$1") ;;
+                    '{'*) if [ -n "$begin" ]; then
+                              echo "$line" | jq -c --argjson x "$(row_stats "$begin" "$(snap "$1")")" '. + $x'
+                          else echo "$line"; fi
+                          begin= ;;
+                esac
+            done; } | record "$1" "$2"
+        rc=${PIPESTATUS[0]}
         [ $rc = 121 ] || break
         echo "  nfs-vm: the guest did not boot (121), retrying"
     done
-    echo "$out" | grep '^{' | record "$1" "$2"
     [ $rc = 0 ] || { echo "  nfs-vm against $1 exited $rc:"; grep -v '^nfs-vm: warning' "$W/vm-$1-$2.err" | tail -n 10; }
 }
 host_round() {   # server round

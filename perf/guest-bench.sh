@@ -17,6 +17,7 @@ emit() { printf '{"metric":"%s","value":%s,"unit":"%s"}\n' "$1" "$2" "$3"; }
 fio_run() {   # metric, unit (MB/s | IOPS), fio options...
     local m=$1 u=$2; shift 2
     drop
+    echo "#begin $m"   # bench.sh reads the servers' counters here and again at the JSON line
     local line; line=$(fio --name="$m" --output-format=terse --terse-version=3 --group_reporting "$@" 2>/dev/null | tail -n 1)
     [ -n "$line" ] || { emit "$m" 0 "$u"; return; }
     echo "$line" | awk -F';' -v m="$m" -v u="$u" '{ r = $7 > 0; v = (u == "IOPS") ? (r ? $8 : $49) : (r ? $7 : $48) * 1.024 / 1000;
@@ -43,6 +44,7 @@ $PY - "$META_N" <<'PYEOF'
 import os, sys, time
 n = int(sys.argv[1]); os.mkdir("meta"); names = [f"meta/m{i:06d}" for i in range(n)]
 def phase(metric, fn):
+    print("#begin " + metric, flush=True)
     t = time.monotonic()
     for p in names: fn(p)
     print('{"metric":"%s","value":%.1f,"unit":"ops/s"}' % (metric, n / (time.monotonic() - t)), flush=True)
@@ -59,6 +61,7 @@ drop
 # A listing still running after LS_TIMEOUT s is killed, and the row says so: "timed_out": true, and the value is
 # LS_N / LS_TIMEOUT, an upper bound on the rate (the listing would have taken longer than LS_TIMEOUT).
 n=$LS_N
+echo "#begin ls-l"
 s=$(date +%s.%N); timeout -k 10 "${LS_TIMEOUT:-300}" ls -l "$LS_DIR" >/dev/null; rc=$?; e=$(date +%s.%N)
 awk -v n=$n -v s=$s -v e=$e -v rc=$rc -v t="${LS_TIMEOUT:-300}" 'BEGIN {
     if (rc == 124 || rc == 137) printf "{\"metric\":\"ls-l\",\"value\":%.1f,\"unit\":\"entries/s\",\"entries\":%d,\"timed_out\":true,\"seconds_at_least\":%d}\n", n / t, n, t
