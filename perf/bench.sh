@@ -157,8 +157,9 @@ fi
 
 # What each server and the machine did while the guest ran one measurement: guest-bench.sh prints "#begin METRIC"
 # just before each one starts, and the counters are read again when its JSON line arrives (the guest's output streams
-# to the host as it is written). Every row gets server_cpu_s, host_busy (fraction of all cores busy) and host_steal
-# (fraction stolen by the hypervisor); nfsgate's rows also get its block cache hits and misses, GC pauses and gen-2
+# to the host as it is written); `measured` does the same around a host load. Every row gets row_s (wall seconds),
+# server_cpu_s, machine_cpu_s (all processes: guest, load generator, Ceph too), host_busy (fraction of all cores busy)
+# and host_steal (fraction stolen by the hypervisor); nfsgate's rows also get its block cache hits and misses, GC pauses and gen-2
 # collections, and the mean time its READs and WRITEs took inside the server (read_ms, write_ms). These tell a
 # slower row's cause apart: more CPU per byte, a busier machine, cache misses, or time spent outside the server.
 hport() { case $1 in nfsgate) echo "$H1" ;; nfsgate-s3) echo "${H2:-}" ;; esac; }
@@ -166,7 +167,7 @@ snap() {   # server: its CPU ticks, /proc/stat busy total steal, then for nfsgat
     local h; h=$(hport "$1")
     {
         ticks "${SPID[$1]}"
-        awk '/^cpu / { print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8+$9, $9 }' /proc/stat
+        awk -v now="$(date +%s.%N)" '/^cpu / { print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8+$9, $9, now }' /proc/stat
         [ -n "$h" ] && curl -s --max-time 5 "127.0.0.1:$h/metrics" | awk '
             /^nfsgate_cache_hits_total / { h = $2 } /^nfsgate_cache_misses_total / { m = $2 }
             /^dotnet_gc_pause_seconds_total / { p = $2 } /^dotnet_collection_count_total\{generation="2"\}/ { g = $2 }
@@ -178,11 +179,11 @@ snap() {   # server: its CPU ticks, /proc/stat busy total steal, then for nfsgat
 row_stats() {   # begin-snapshot end-snapshot: a JSON object of the differences
     awk -v a="$1" -v b="$2" 'BEGIN {
         n = split(a, x); split(b, y); t = y[3] - x[3]; if (t <= 0) t = 1
-        printf "{\"server_cpu_s\":%.2f,\"host_busy\":%.3f,\"host_steal\":%.3f", (y[1] - x[1]) / 100, (y[2] - x[2]) / t, (y[4] - x[4]) / t
-        if (n >= 12) {
-            printf ",\"cache_hits\":%d,\"cache_misses\":%d,\"gc_pause_s\":%.3f,\"gen2_gcs\":%d", y[5] - x[5], y[6] - x[6], y[7] - x[7], y[8] - x[8]
-            if (y[9] > x[9]) printf ",\"read_ms\":%.3f", (y[10] - x[10]) / (y[9] - x[9]) * 1000
-            if (y[11] > x[11]) printf ",\"write_ms\":%.3f", (y[12] - x[12]) / (y[11] - x[11]) * 1000
+        printf "{\"row_s\":%.2f,\"server_cpu_s\":%.2f,\"machine_cpu_s\":%.2f,\"host_busy\":%.3f,\"host_steal\":%.3f", y[5] - x[5], (y[1] - x[1]) / 100, (y[2] - x[2]) / 100, (y[2] - x[2]) / t, (y[4] - x[4]) / t
+        if (n >= 13) {
+            printf ",\"cache_hits\":%d,\"cache_misses\":%d,\"gc_pause_s\":%.3f,\"gen2_gcs\":%d", y[6] - x[6], y[7] - x[7], y[8] - x[8], y[9] - x[9]
+            if (y[10] > x[10]) printf ",\"read_ms\":%.3f", (y[11] - x[11]) / (y[10] - x[10]) * 1000
+            if (y[12] > x[12]) printf ",\"write_ms\":%.3f", (y[13] - x[13]) / (y[12] - x[12]) * 1000
         }
         print "}" }'
 }
@@ -210,43 +211,41 @@ vm_round() {   # server round
     done
     [ $rc = 0 ] || { echo "  nfs-vm against $1 exited $rc:"; grep -v '^nfs-vm: warning' "$W/vm-$1-$2.err" | tail -n 10; }
 }
+measured() {   # server command...: runs a host load and adds the same counters as the kernel-client rows to its JSON line
+    local server=$1 begin out; shift
+    begin=$(snap "$server")
+    out=$("$@")
+    echo "$out" | jq -c --argjson x "$(row_stats "$begin" "$(snap "$server")")" '. + $x'
+}
 host_round() {   # server round
-    LG ops $(target $1) --op getattr --conns 64 --depth 4 --seconds $OPS_S | record "$1" "$2"
-    LG ops $(target $1) --op lookup --conns 64 --depth 4 --seconds $OPS_S | record "$1" "$2"
-    LG read $(target $1) --conns 16 --depth 4 --seconds $OPS_S --label read-16c | record "$1" "$2"
+    measured "$1" LG ops $(target $1) --op getattr --conns 64 --depth 4 --seconds $OPS_S | record "$1" "$2"
+    measured "$1" LG ops $(target $1) --op lookup --conns 64 --depth 4 --seconds $OPS_S | record "$1" "$2"
+    measured "$1" LG read $(target $1) --conns 16 --depth 4 --seconds $OPS_S --label read-16c | record "$1" "$2"
     # 4 KiB FILE_SYNC writes, 16 in flight on one connection: what fio's O_DIRECT randwrite sends, deeper than the guest keeps
-    LG randwrite $(target $1) --file rw --conns 1 --depth 16 --seconds $OPS_S --label randwrite-4k-16d | record "$1" "$2"
+    measured "$1" LG randwrite $(target $1) --file rw --conns 1 --depth 16 --seconds $OPS_S --label randwrite-4k-16d | record "$1" "$2"
 }
 # Background work of nfsgate-s3 that reads from S3 inside a counting window (the relay counts every byte): the
 # inline sweep (15-45 s after a load's small writes) and compaction. Recorded with the bytes-per-byte rows.
 background() { curl -s "127.0.0.1:$H2/metrics" | awk '/^nfsgate_(inline_sweeps|compactions)_total / { n += $2 } END { print n + 0 }'; }
-# The warm read of an nfsgate, with how many of its READs the block cache answered and how many waited for the
-# store while it ran (local warm reads trail ganesha inside the bench but not outside it; these tell whether it is
-# the cache).
-cache_counts() { curl -s "127.0.0.1:$1/metrics" | awk '/^nfsgate_cache_hits_total / { h = $2 } /^nfsgate_cache_misses_total / { m = $2 } END { print h + 0, m + 0 }'; }
-warm_read() {   # server http-port round
-    local h0 m0 h1 m1 out
-    read -r h0 m0 < <(cache_counts "$2")
-    out=$(LG read $(target "$1") --conns 1 --depth 4 --seconds $OPS_S --label warm-read-1c)
-    read -r h1 m1 < <(cache_counts "$2")
-    echo "$out" | jq -c --argjson h $((h1 - h0)) --argjson m $((m1 - m0)) '. + {cache_hits: $h, cache_misses: $m}' | record "$1" "$3"
+warm_read() {   # server round: one reader for OPS_S s over the hot file (each pass is under a second)
+    measured "$1" LG read $(target "$1") --conns 1 --depth 4 --seconds $OPS_S --label warm-read-1c | record "$1" "$2"
 }
 issue3_round() {   # round
     local r=$1 c0 c1 b0 s3="--endpoint $S3_VIA --bucket $BUCKET --access-key $S3_ACCESS_KEY --secret-key $S3_SECRET_KEY"
     # The same concurrency on both sides: one reader keeps 4 READs and the gateway up to 4 prefetches
     # (ReadAheadConcurrency) in flight, so raw GET runs with 4 GETs in flight.
     evict; c0=$(s3count) b0=$(background)
-    LG read $(target nfsgate-s3) --conns 1 --depth 4 --label cold-read-1c | record nfsgate-s3 "$r"
+    measured nfsgate-s3 LG read $(target nfsgate-s3) --conns 1 --depth 4 --label cold-read-1c | record nfsgate-s3 "$r"
     c1=$(s3count)
     echo "{\"metric\":\"s3-bytes-per-byte-1c\",\"value\":$(awk -v a=$c0 -v b=$c1 -v n=$HOT_BYTES 'BEGIN{printf "%.4f", (b-a)/n}'),\"unit\":\"ratio\",\"s3_bytes\":$((c1 - c0)),\"background_rewrites\":$(( $(background) - b0 ))}" | record nfsgate-s3 "$r"
-    LG s3get $s3 --keys "$W/hot.keys" --conns 4 --label raw-get-4c | record s3 "$r"
-    LG s3get $s3 --keys "$W/hot.keys" --conns 4 --ranged --label raw-get-4c-ranged | record s3 "$r"
-    LG s3get $s3 --keys "$W/hot.keys" --conns 1 --label raw-get-1c | record s3 "$r"
-    warm_read nfsgate-s3 $H2 "$r"
-    LG read $(target ganesha) --conns 1 --depth 4 --seconds $OPS_S --label warm-read-1c | record ganesha "$r"
-    warm_read nfsgate $H1 "$r"
+    measured s3 LG s3get $s3 --keys "$W/hot.keys" --conns 4 --label raw-get-4c | record s3 "$r"
+    measured s3 LG s3get $s3 --keys "$W/hot.keys" --conns 4 --ranged --label raw-get-4c-ranged | record s3 "$r"
+    measured s3 LG s3get $s3 --keys "$W/hot.keys" --conns 1 --label raw-get-1c | record s3 "$r"
+    warm_read nfsgate-s3 "$r"
+    warm_read ganesha "$r"
+    warm_read nfsgate "$r"
     evict; c0=$(s3count) b0=$(background)
-    LG read $(target nfsgate-s3) --conns 16 --depth 4 --label cold-read-16c | record nfsgate-s3 "$r"
+    measured nfsgate-s3 LG read $(target nfsgate-s3) --conns 16 --depth 4 --label cold-read-16c | record nfsgate-s3 "$r"
     c1=$(s3count)
     echo "{\"metric\":\"s3-bytes-per-byte-16c\",\"value\":$(awk -v a=$c0 -v b=$c1 -v n=$HOT_BYTES 'BEGIN{printf "%.4f", (b-a)/n}'),\"unit\":\"ratio\",\"s3_bytes\":$((c1 - c0)),\"background_rewrites\":$(( $(background) - b0 ))}" | record nfsgate-s3 "$r"
 }
@@ -258,7 +257,9 @@ issue3_round() {   # round
 # recorded as "settle" (s, with the step it preceded), so the background cost stays in the results, not in the next row.
 SETTLE_MAX=${SETTLE_MAX:-240}
 declare -A SPID=([ganesha]=$GPID [nfsgate]=$NPID1)
-[ "$WITH_S3" = 1 ] && SPID[nfsgate-s3]=$NPID2
+# "s3" is Ceph (monitor, OSD, gateway) and the counting relay: they share the 2 cores too, and deleting or writing
+# objects leaves them busy after a step (they idle under 1 tick/s). Its rows are the raw GETs.
+[ "$WITH_S3" = 1 ] && SPID[nfsgate-s3]=$NPID2 SPID[s3]="$(pgrep -d ' ' -x 'ceph-mon|ceph-osd|radosgw') $RELAY_PID"
 settle() {   # step round
     local t0=$SECONDS s busy
     local -A last=() before=()

@@ -15,8 +15,13 @@ free_port() {
         ss -ltn | awk '{print $4}' | grep -q ":$p\$" || { echo $p; return; }
     done
 }
-# utime + stime of process $1 in clock ticks (10 ms here), 0 once it has gone (a server that died must not stall a wait).
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# utime + stime in clock ticks (10 ms here) of the processes whose pids are the words of "$@", summed; a process that
+# has gone counts 0 (a server that died must not stall a wait).
+ticks() {
+    local p t=0 v
+    for p in $*; do v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) && t=$((t + v)); done
+    echo $t
+}
 wait_port() { for _ in $(seq 300); do ss -ltn | awk '{print $4}' | grep -q ":$1\$" && return 0; sleep 0.2; done; return 1; }
 start_nfsgate() {   # name binary port: nfsgate with embedded defaults in $W/name (log $W/name.log); pid in NGPID
     NFSGATE_PORTMAPPER=off NFSGATE_HTTP=127.0.0.1:$(free_port) "$2" serve --listen 127.0.0.1:$3 --data-dir "$W/$1" </dev/null >"$W/$1.log" 2>&1 &

@@ -24,6 +24,73 @@ def rng(vals, fmt="{:.1f}"):
     return fmt.format(lo) if lo == hi else (fmt + "-" + fmt).format(lo, hi)
 
 
+# Kernel-client read rows that nfsgate and nfsgate-s3 serve through the same code when every READ hits the block
+# cache: their ratio is an A/A comparison, the spread this machine gives two identical servers.
+SAME_CODE_ROWS = ("seq-read-1j", "seq-read-4j", "randread-4k", "hot-16readers")
+
+
+def per_unit(r, field="server_cpu_s"):
+    """Server CPU per unit of work in a row: ms per MB, or us per op/entry. Work is rate x time: the row's own seconds
+    where it gives them (the load generator, ls -l), else the wall time between bench.sh's two readings, which for
+    fio includes its start-up (the same for every server)."""
+    secs = r["seconds"] if isinstance(r.get("seconds"), (int, float)) else r.get("row_s")
+    if not secs or r["value"] <= 0:
+        return None
+    work = r["value"] * secs
+    if field not in r:
+        return None
+    return r[field] * 1000 / work if r["unit"] == "MB/s" else r[field] * 1e6 / work
+
+
+def where_time_went(rows, summary):
+    """Rows with counters (bench.sh attaches them): each server's CPU per unit of work, nfsgate's mean time per READ
+    or WRITE inside the server, and how busy the machine was. Then the A/A spread of SAME_CODE_ROWS."""
+    k = {(r["metric"], r["server"], r["round"]): r for r in rows if "server_cpu_s" in r}
+    if not k:
+        return
+    metrics = list(dict.fromkeys(r["metric"] for r in rows if "server_cpu_s" in r))
+    servers = ("ganesha", "nfsgate", "nfsgate-s3")
+
+    def got(m, s, f):
+        out = []
+        for (mm, ss, _), r in sorted(k.items()):
+            if mm == m and ss == s:
+                v = per_unit(r) if f == "cpu" else per_unit(r, "machine_cpu_s") if f == "machine" else r.get(f)
+                if v is not None:
+                    out.append(v)
+        return out
+
+    print()
+    print("CPU per unit of work (ms per MB, us per op) of each server and of the whole machine while that server's row ran "
+          "(s3: Ceph and the relay), nfsgate's mean ms per READ/WRITE inside the server, share of the cores busy")
+    print(f"{'workload':<20} {'unit':<6} {'ganesha':>9} {'machine':>9} {'nfsgate':>9} {'machine':>9} {'in-server':>12} "
+          f"{'nfsgate-s3':>10} {'machine':>9} {'in-server':>12} {'s3':>7} {'machine':>9} {'busy':>10}")
+    table = []
+    for m in metrics:
+        call = "read_ms" if any("read_ms" in r for (mm, _, _), r in k.items() if mm == m) else "write_ms"
+        unit = "ms/MB" if any(r["unit"] == "MB/s" for (mm, _, _), r in k.items() if mm == m) else "us/op"
+        busy = [r["host_busy"] for (mm, _, _), r in k.items() if mm == m and "host_busy" in r]
+        g = lambda s, f, fmt="{:.3g}": rng(got(m, s, f), fmt)
+        print(f"{m:<20} {unit:<6} {g('ganesha', 'cpu'):>9} {g('ganesha', 'machine'):>9} {g('nfsgate', 'cpu'):>9} "
+              f"{g('nfsgate', 'machine'):>9} {g('nfsgate', call, '{:.3f}'):>12} {g('nfsgate-s3', 'cpu'):>10} "
+              f"{g('nfsgate-s3', 'machine'):>9} {g('nfsgate-s3', call, '{:.3f}'):>12} {g('s3', 'cpu'):>7} {g('s3', 'machine'):>9} "
+              f"{rng(busy, '{:.2f}'):>10}")
+        table.append({"workload": m, "unit": unit, "busy": busy,
+                      **{f"{s}_cpu_per_unit": got(m, s, "cpu") for s in servers + ("s3",)},
+                      **{f"{s}_machine_cpu_per_unit": got(m, s, "machine") for s in servers + ("s3",)},
+                      **{f"{s}_{call}": got(m, s, call) for s in servers[1:]}})
+    aa = []
+    for (m, s, rnd), r in k.items():
+        other = k.get((m, "nfsgate-s3", rnd))
+        if m in SAME_CODE_ROWS and s == "nfsgate" and other and other["value"] > 0 \
+                and r.get("cache_misses") == 0 and other.get("cache_misses") == 0:
+            aa.append(r["value"] / other["value"])
+    if aa:
+        print(f"same code, same path (block-cache hits only): nfsgate / nfsgate-s3 on {', '.join(SAME_CODE_ROWS)}: "
+              f"{rng(aa, '{:.2f}')}x over {len(aa)} pairs; ratios to ganesha inside that spread are not a difference")
+    summary.append({"cost_per_unit": table, "same_code_ratio": sorted(aa)})
+
+
 def main():
     rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
     sizes = json.loads(sys.argv[2])
@@ -103,12 +170,14 @@ def main():
     if settles:
         print()
         print("background work before a step (s until the server was quiet; the step it delayed):")
-        for s in ("ganesha", "nfsgate", "nfsgate-s3"):
+        for s in ("ganesha", "nfsgate", "nfsgate-s3", "s3"):
             if s in settles:
                 waits = sorted(settles[s], reverse=True)
                 print(f"  {s:<11} {len(waits)} waits, {sum(v for v, _ in waits)} s in all, longest: "
                       + ", ".join(f"{v} s before {step}" for v, step in waits[:3]))
         summary.append({"settle": {s: [{"seconds": v, "before": b} for v, b in w] for s, w in settles.items()}})
+
+    where_time_went(rows, summary)
 
     checks = []
     cold = by.get(("cold-read-1c", "nfsgate-s3"), {})
