@@ -3,7 +3,7 @@ namespace NfsGate.Data.Cache;
 /// <summary>What the cache did since it was opened. Thread-safe; read any time (e.g. by a metrics exporter).</summary>
 public sealed class BlockCacheCounters
 {
-    internal long _hits, _misses, _evictions, _bytesCached, _entries, _checksumFailures, _innerFetches, _ioErrors, _skippedForSpace;
+    internal long _hits, _misses, _evictions, _bytesCached, _entries, _checksumFailures, _innerFetches, _ioErrors, _skippedForSpace, _recycledFills;
 
     /// <summary>Gets served from a cache file.</summary>
     public long Hits => Volatile.Read(ref _hits);
@@ -32,6 +32,9 @@ public sealed class BlockCacheCounters
     /// <summary>Objects not cached because free space was below <see cref="BlockCacheOptions.MinFreeRatio"/>.</summary>
     public long SkippedForSpace => Volatile.Read(ref _skippedForSpace);
 
+    /// <summary>Cache files written over the kept file of a dropped entry instead of a new file (<see cref="RecycledFiles"/>).</summary>
+    public long RecycledFills => Volatile.Read(ref _recycledFills);
+
     public override string ToString() =>
-        $"hits={Hits} misses={Misses} evictions={Evictions} bytes={BytesCached} entries={Entries} checksumFailures={ChecksumFailures} innerFetches={InnerFetches} ioErrors={IoErrors} skippedForSpace={SkippedForSpace}";
+        $"hits={Hits} misses={Misses} evictions={Evictions} bytes={BytesCached} entries={Entries} checksumFailures={ChecksumFailures} innerFetches={InnerFetches} ioErrors={IoErrors} skippedForSpace={SkippedForSpace} recycledFills={RecycledFills}";
 }

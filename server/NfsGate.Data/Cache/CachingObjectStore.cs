@@ -23,6 +23,8 @@ namespace NfsGate.Data.Cache;
 /// not fsync'ed: after a power loss a file may be renamed but empty or torn, which its header CRC (at startup) or
 /// segment CRCs (on read) catch; the inner store still has the data.</item>
 /// <item>Eviction is S3-FIFO (<see cref="S3FifoPolicy"/>), so a one-off scan cannot flush the hot set.</item>
+/// <item>The files of evicted (not corrupt) entries are kept, within the cap, and overwritten by later fills
+/// (<see cref="RecycledFiles"/>): cheaper than deleting one file and creating another.</item>
 /// <item>On startup the index is rebuilt from the files (warm after a restart) and the cap enforced.</item>
 /// </list>
 /// Overwriting a key through this store replaces the cached copy; an overwrite made behind its back (directly in
@@ -42,6 +44,7 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
     private readonly Func<double> _freeRatio;
     private readonly CacheHandles _handles;
     private readonly FetchBuffers _fetchBuffers;
+    private readonly RecycledFiles _recycled;
 
     /// <summary>
     /// Cache-file writes that may run after their readers were answered. 8 × 4 MiB = 32 MiB of fetch buffers at most
@@ -68,6 +71,7 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         _handles = new CacheHandles(options.MaxOpenFiles);
         // 16 idle buffers cover the read-ahead of several streams; a bigger burst allocates and lets the GC take them back.
         _fetchBuffers = new FetchBuffers(options.MaxObjectSize + 1, keep: 16);
+        _recycled = new RecycledFiles(_tempDir, maxFiles: 4096);
         Rebuild();
     }
 
@@ -77,6 +81,12 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
 
     /// <summary>Idle fetch buffers kept for the next miss (tests: every buffer comes back once its readers are done).</summary>
     internal int FetchBuffersKept => _fetchBuffers.Kept;
+
+    /// <summary>Files of dropped entries kept for the next fills (tests).</summary>
+    internal RecycledFiles Recycled => _recycled;
+
+    /// <summary>Tests: runs with a cache file's handle in hand, just before it is read (to race a drop against the read).</summary>
+    internal Action<string>? BeforeCachedRead;
 
     /// <summary>Cache files open for reading now.</summary>
     public int OpenFiles => _handles.Count;
@@ -279,12 +289,18 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         try
         {
             using var lease = _handles.Rent(e);
+            BeforeCachedRead?.Invoke(e.Key);
             return ReadCached(e, lease.Handle, offset, destination.Span);
         }
         catch (Exception x) when (x is FileNotFoundException or DirectoryNotFoundException)
         {
             // Evicted between the lookup and the open (files are deleted outside the lock).
             Drop(e);
+            return null;
+        }
+        catch (CorruptCacheFileException) when (Volatile.Read(ref e.HandlesClosed))
+        {
+            // Dropped while this read ran: its file may hold another object by now (RecycledFiles). Not corruption.
             return null;
         }
         catch (CorruptCacheFileException)
@@ -301,6 +317,7 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         }
     }
 
+    /// <summary>Takes a file that failed a read out of the index, and deletes it (its disk blocks are suspect).</summary>
     private void Drop(CacheEntry e)
     {
         lock (_lock)
@@ -308,14 +325,18 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
             if (!_policy.Remove(e)) return; // already gone, or replaced by a newer file
             PublishSize();
         }
-        Discard(e);
+        Discard(e, reuse: false);
     }
 
-    /// <summary>For an entry out of the index: closes its kept handle, then deletes its file.</summary>
-    private void Discard(CacheEntry e)
+    /// <summary>
+    /// For an entry out of the index: closes its kept handle, then keeps its file for a later fill if the cap has room
+    /// for it beside the indexed files (<see cref="RecycledFiles"/>), else deletes it.
+    /// </summary>
+    private void Discard(CacheEntry e, bool reuse = true)
     {
         _handles.Close(e);
-        TryDelete(e.Path);
+        if (reuse) _recycled.Retire(e.Path, e.Size, _options.SizeBytes - Counters.BytesCached);
+        else TryDelete(e.Path);
     }
 
     /// <summary>
@@ -477,6 +498,7 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         {
             // The disk is filling up (with our files or anyone's): give back what this object would have taken.
             Interlocked.Increment(ref Counters._skippedForSpace);
+            _recycled.TrimTo(0);
             var freed = new List<CacheEntry>();
             lock (_lock)
             {
@@ -490,17 +512,23 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         var (header, crcs) = CacheFile.BuildHeader(key, data.Span, _options.SegmentSize);
         if (header.Length + data.Length > _options.SizeBytes) return;
         var name = Guid.NewGuid().ToString("N");
-        var tmp = Path.Combine(_tempDir, name);
+        var reused = _recycled.TryTake();
+        var tmp = reused ?? Path.Combine(_tempDir, name);
         var dir = Path.Combine(_dataDir, name[..2]);
         var path = Path.Combine(dir, name);
+        long fileLength = header.Length + data.Length;
         try
         {
-            using (var handle = File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, header.Length + data.Length))
+            using (var handle = reused is null
+                       ? File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, fileLength)
+                       : File.OpenHandle(tmp, FileMode.Open, FileAccess.Write))
             {
                 await RandomAccess.WriteAsync(handle, [header, data], 0).ConfigureAwait(false);
+                if (reused is not null) RandomAccess.SetLength(handle, fileLength); // the kept file may have been longer
             }
             Directory.CreateDirectory(dir);
             File.Move(tmp, path);
+            if (reused is not null) Interlocked.Increment(ref Counters._recycledFills);
         }
         catch (Exception x) when (x is IOException or UnauthorizedAccessException)
         {
@@ -523,6 +551,8 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         if (replaced is not null) Discard(replaced);
         if (!added) TryDelete(path);
         DeleteVictims(victims);
+        // Kept files and indexed ones together stay under the cap.
+        _recycled.TrimTo(_options.SizeBytes - Counters.BytesCached);
     }
 
     private void DeleteVictims(List<CacheEntry> victims)

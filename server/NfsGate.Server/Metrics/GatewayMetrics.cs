@@ -80,6 +80,7 @@ public sealed class GatewayMetrics
         Feed("nfsgate_cache_fetches_total", "Whole-object fetches from the object store into the cache (one per single-flight group).", () => c.InnerFetches);
         Feed("nfsgate_cache_io_errors_total", "Cache files that could not be written or read (served from the object store instead).", () => c.IoErrors);
         Feed("nfsgate_cache_skipped_for_space_total", "Objects not cached because the cache disk was short of free space.", () => c.SkippedForSpace);
+        Feed("nfsgate_cache_recycled_fills_total", "Cache files written over a dropped entry's kept file instead of a new one.", () => c.RecycledFills);
         Gauge("nfsgate_cache_used_bytes", "Bytes of cache files now indexed (headers included).", () => c.BytesCached);
         Gauge("nfsgate_cache_objects", "Objects in the block cache now.", () => c.Entries);
         var cap = _f.NewGauge("nfsgate_cache_capacity_bytes", "Configured block-cache size.");
