@@ -158,16 +158,17 @@ fi
 # What each server and the machine did while the guest ran one measurement: guest-bench.sh prints "#begin METRIC"
 # just before each one starts, and the counters are read again when its JSON line arrives (the guest's output streams
 # to the host as it is written); `measured` does the same around a host load. Every row gets row_s (wall seconds),
-# server_cpu_s, machine_cpu_s (all processes: guest, load generator, Ceph too), host_busy (fraction of all cores busy)
-# and host_steal (fraction stolen by the hypervisor); nfsgate's rows also get its block cache hits and misses, GC pauses and gen-2
+# server_cpu_s, machine_cpu_s (all processes: guest, load generator, Ceph too), host_busy (fraction of all cores busy),
+# host_steal (fraction stolen by the hypervisor) and server_rss_mib (at the row's end); nfsgate's rows also get its block cache hits and misses, GC pauses and gen-2
 # collections, and the mean time its READs and WRITEs took inside the server (read_ms, write_ms). These tell a
 # slower row's cause apart: more CPU per byte, a busier machine, cache misses, or time spent outside the server.
 hport() { case $1 in nfsgate) echo "$H1" ;; nfsgate-s3) echo "${H2:-}" ;; esac; }
-snap() {   # server: its CPU ticks, /proc/stat busy total steal, then for nfsgate 8 counters from /metrics
+snap() {   # server: its CPU ticks, /proc/stat busy total steal, the time, its RSS, then for nfsgate 8 counters from /metrics
     local h; h=$(hport "$1")
     {
         ticks "${SPID[$1]}"
         awk -v now="$(date +%s.%N)" '/^cpu / { print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8+$9, $9, now }' /proc/stat
+        rss_kib ${SPID[$1]}
         [ -n "$h" ] && curl -s --max-time 5 "127.0.0.1:$h/metrics" | awk '
             /^nfsgate_cache_hits_total / { h = $2 } /^nfsgate_cache_misses_total / { m = $2 }
             /^dotnet_gc_pause_seconds_total / { p = $2 } /^dotnet_collection_count_total\{generation="2"\}/ { g = $2 }
@@ -176,14 +177,15 @@ snap() {   # server: its CPU ticks, /proc/stat busy total steal, then for nfsgat
             END { print h + 0, m + 0, p + 0, g + 0, rc + 0, rs + 0, wc + 0, ws + 0 }'
     } | tr '\n' ' '
 }
-row_stats() {   # begin-snapshot end-snapshot: a JSON object of the differences
+rss_kib() { local p t=0 v; for p in "$@"; do v=$(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null) && t=$((t + ${v:-0})); done; echo $t; }
+row_stats() {   # begin-snapshot end-snapshot: a JSON object of the differences (and the server's RSS at the end)
     awk -v a="$1" -v b="$2" 'BEGIN {
         n = split(a, x); split(b, y); t = y[3] - x[3]; if (t <= 0) t = 1
-        printf "{\"row_s\":%.2f,\"server_cpu_s\":%.2f,\"machine_cpu_s\":%.2f,\"host_busy\":%.3f,\"host_steal\":%.3f", y[5] - x[5], (y[1] - x[1]) / 100, (y[2] - x[2]) / 100, (y[2] - x[2]) / t, (y[4] - x[4]) / t
-        if (n >= 13) {
-            printf ",\"cache_hits\":%d,\"cache_misses\":%d,\"gc_pause_s\":%.3f,\"gen2_gcs\":%d", y[6] - x[6], y[7] - x[7], y[8] - x[8], y[9] - x[9]
-            if (y[10] > x[10]) printf ",\"read_ms\":%.3f", (y[11] - x[11]) / (y[10] - x[10]) * 1000
-            if (y[12] > x[12]) printf ",\"write_ms\":%.3f", (y[13] - x[13]) / (y[12] - x[12]) * 1000
+        printf "{\"row_s\":%.2f,\"server_cpu_s\":%.2f,\"machine_cpu_s\":%.2f,\"host_busy\":%.3f,\"host_steal\":%.3f,\"server_rss_mib\":%.0f", y[5] - x[5], (y[1] - x[1]) / 100, (y[2] - x[2]) / 100, (y[2] - x[2]) / t, (y[4] - x[4]) / t, y[6] / 1024
+        if (n >= 14) {
+            printf ",\"cache_hits\":%d,\"cache_misses\":%d,\"gc_pause_s\":%.3f,\"gen2_gcs\":%d", y[7] - x[7], y[8] - x[8], y[9] - x[9], y[10] - x[10]
+            if (y[11] > x[11]) printf ",\"read_ms\":%.3f", (y[12] - x[12]) / (y[11] - x[11]) * 1000
+            if (y[13] > x[13]) printf ",\"write_ms\":%.3f", (y[14] - x[14]) / (y[13] - x[13]) * 1000
         }
         print "}" }'
 }

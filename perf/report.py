@@ -88,6 +88,11 @@ def where_time_went(rows, summary):
     if aa:
         print(f"same code, same path (block-cache hits only): nfsgate / nfsgate-s3 on {', '.join(SAME_CODE_ROWS)}: "
               f"{rng(aa, '{:.2f}')}x over {len(aa)} pairs; ratios to ganesha inside that spread are not a difference")
+    # Where memory grew: each server's RSS at the end of its rows, highest first (peak RSS is a target).
+    for s in servers:
+        rss = sorted(((r["server_rss_mib"], m, rnd) for (m, ss, rnd), r in k.items() if ss == s and "server_rss_mib" in r), reverse=True)
+        if rss:
+            print(f"RSS at a row's end, {s}: " + ", ".join(f"{v:.0f} MiB after {m} r{rnd}" for v, m, rnd in rss[:3]))
     summary.append({"cost_per_unit": table, "same_code_ratio": sorted(aa)})
 
 
