@@ -14,7 +14,7 @@
 #   BENCH_VM=0      skip the nfs-vm workloads (host-side loads and issue 3 only)
 #   BENCH_ONLY=issue3  only the issue 3 measurements (no host loads, no big directory; implies BENCH_VM=0)
 #   BENCH_BIN=DIR   the nfsgate build to measure (default out/), e.g. an older `dotnet publish -o DIR` for an A/B
-# Needs root (nfs-vm), apt packages nfs-ganesha nfs-ganesha-vfs rpcbind fio jq (installed if missing), `make build`.
+# Needs root (nfs-vm), apt packages nfs-ganesha nfs-ganesha-vfs rpcbind fio jq procps curl (installed if missing), `make build`.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -32,7 +32,7 @@ WITH_S3=${BENCH_S3:-1} WITH_VM=${BENCH_VM:-1} ONLY=${BENCH_ONLY:-} BIN=${BENCH_B
 [ "$ONLY" = issue3 ] && WITH_VM=0
 
 need=()
-for p in nfs-ganesha nfs-ganesha-vfs rpcbind fio jq; do
+for p in nfs-ganesha nfs-ganesha-vfs rpcbind fio jq procps curl; do
     dpkg-query -W -f='${Status}' $p 2>/dev/null | grep -q 'ok installed' || need+=($p)
 done
 if [ ${#need[@]} -gt 0 ]; then
