@@ -335,7 +335,7 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
     private void Discard(CacheEntry e, bool reuse = true)
     {
         _handles.Close(e);
-        if (reuse) _recycled.Retire(e.Path, e.Size, _options.SizeBytes - Counters.BytesCached);
+        if (reuse) _recycled.Retire(e.Path, e.Size, UnindexedRoom);
         else TryDelete(e.Path);
     }
 
@@ -552,8 +552,11 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         if (!added) TryDelete(path);
         DeleteVictims(victims);
         // Kept files and indexed ones together stay under the cap.
-        _recycled.TrimTo(_options.SizeBytes - Counters.BytesCached);
+        _recycled.TrimTo(UnindexedRoom);
     }
+
+    /// <summary>The part of the cap the indexed files leave: the most kept files may take.</summary>
+    private long UnindexedRoom => _options.SizeBytes - Counters.BytesCached;
 
     private void DeleteVictims(List<CacheEntry> victims)
     {
@@ -630,7 +633,7 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
         }
     }
 
-    private static void TryDelete(string path)
+    internal static void TryDelete(string path)
     {
         try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }

@@ -43,15 +43,11 @@ internal sealed class RecycledFiles(string directory, int maxFiles, Func<long> c
     /// </summary>
     public void Retire(string path, long length, long room)
     {
-        string kept = Path.Combine(directory, "r" + Guid.NewGuid().ToString("N"));
         lock (_lock)
         {
-            if (_files.Count >= maxFiles || _bytes + length > room)
+            if (_files.Count < maxFiles && _bytes + length <= room)
             {
-                kept = "";
-            }
-            else
-            {
+                string kept = Path.Combine(directory, "r" + Guid.NewGuid().ToString("N"));
                 try
                 {
                     File.Move(path, kept); // same file system: a rename, the inode and its pages stay
@@ -65,7 +61,7 @@ internal sealed class RecycledFiles(string directory, int maxFiles, Func<long> c
                 return;
             }
         }
-        TryDelete(path);
+        CachingObjectStore.TryDelete(path);
     }
 
     /// <summary>The oldest kept file past its quarantine, now the caller's (to overwrite, or delete); null if none.</summary>
@@ -93,11 +89,6 @@ internal sealed class RecycledFiles(string directory, int maxFiles, Func<long> c
                 (doomed ??= []).Add(path);
             }
         }
-        if (doomed is not null) foreach (var p in doomed) TryDelete(p);
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        if (doomed is not null) foreach (var p in doomed) CachingObjectStore.TryDelete(p);
     }
 }
