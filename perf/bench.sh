@@ -159,8 +159,9 @@ fi
 # just before each one starts, and the counters are read again when its JSON line arrives (the guest's output streams
 # to the host as it is written); `measured` does the same around a host load. Every row gets row_s (wall seconds),
 # server_cpu_s, machine_cpu_s (all processes: guest, load generator, Ceph too), host_busy (fraction of all cores busy),
-# host_steal (fraction stolen by the hypervisor) and server_rss_mib (at the row's end); nfsgate's rows also get its block cache hits and misses, GC pauses and gen-2
-# collections, and the mean time its READs and WRITEs took inside the server (read_ms, write_ms). These tell a
+# host_steal (fraction stolen by the hypervisor) and server_rss_mib (at the row's end); nfsgate's rows also get its
+# block cache hits and misses, GC pauses and gen-2 collections, and the mean time its READs and WRITEs took inside
+# the server (read_ms, write_ms). These tell a
 # slower row's cause apart: more CPU per byte, a busier machine, cache misses, or time spent outside the server.
 hport() { case $1 in nfsgate) echo "$H1" ;; nfsgate-s3) echo "${H2:-}" ;; esac; }
 snap() {   # server: its CPU ticks, /proc/stat busy total steal, the time, its RSS, then for nfsgate 8 counters from /metrics
