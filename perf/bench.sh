@@ -14,6 +14,9 @@
 #   BENCH_VM=0      skip the nfs-vm workloads (host-side loads and issue 3 only)
 #   BENCH_ONLY=issue3  only the issue 3 measurements (no host loads, no big directory; implies BENCH_VM=0)
 #   BENCH_BIN=DIR   the nfsgate build to measure (default out/), e.g. an older `dotnet publish -o DIR` for an A/B
+#   BENCH_PERF="ROW..."  profile these host-side rows (e.g. cold-read-1c) with `perf record -g` on their server, and keep
+#                   each one's summary (perf/fold.py) as perf/results/bench-<time>-perf-ROW-N.txt; the nfsgate servers then
+#                   run with the JIT's perf map (DOTNET_PerfMapEnabled=1). Needs linux-perf (installed if missing).
 # Needs root (nfs-vm), apt packages nfs-ganesha nfs-ganesha-vfs rpcbind fio jq procps curl (installed if missing), `make build`.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,11 +31,11 @@ if [ "$QUICK" = 1 ]; then
 else
     SEQ_MB=256 RAND_S=10 META_N=10000 LS_N=100000 LS_TIMEOUT=300 HOT_MB=1024 HOT_S=10 OPS_S=8 ROUNDS=${BENCH_ROUNDS:-2}
 fi
-WITH_S3=${BENCH_S3:-1} WITH_VM=${BENCH_VM:-1} ONLY=${BENCH_ONLY:-} BIN=${BENCH_BIN:-$ROOT/out}
+WITH_S3=${BENCH_S3:-1} WITH_VM=${BENCH_VM:-1} ONLY=${BENCH_ONLY:-} BIN=${BENCH_BIN:-$ROOT/out} PERF_ROWS=${BENCH_PERF:-}
 [ "$ONLY" = issue3 ] && WITH_VM=0
 
 need=()
-for p in nfs-ganesha nfs-ganesha-vfs rpcbind fio jq procps curl; do
+for p in nfs-ganesha nfs-ganesha-vfs rpcbind fio jq procps curl ${PERF_ROWS:+linux-perf}; do
     dpkg-query -W -f='${Status}' $p 2>/dev/null | grep -q 'ok installed' || need+=($p)
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -69,6 +72,8 @@ N1=$(free_port) H1=$(free_port)
 # The same 4 GiB block cache as nfsgate-s3 (the default is 1 GiB): with a 1 GiB hot file a 1 GiB cache thrashes, and
 # every "warm" read copied each block into a new cache file (a profile of run K's warm read: 50% of nfsgate's samples
 # in the page-cache copy of cache-file writes, 23% in reads), at 0.44-0.56x ganesha.
+# perf names managed frames only from the JIT's map, which the runtime writes only if asked at start.
+[ -n "$PERF_ROWS" ] && export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
 NFSGATE_CACHE__SIZE=4GiB NFSGATE_PORTMAPPER=off NFSGATE_HTTP=127.0.0.1:$H1 "$W/bin/nfsgate" serve --listen 127.0.0.1:$N1 --data-dir "$W/ng-local" \
     </dev/null >"$W/ng-local.log" 2>&1 & NPID1=$!; PIDS+=($NPID1)
 
@@ -98,6 +103,7 @@ EOF
     "$W/bin/nfsgate" serve --config "$W/ng-s3.json" </dev/null >"$W/ng-s3.log" 2>&1 & NPID2=$!; PIDS+=($NPID2)
     SERVERS+=(nfsgate-s3)
 fi
+unset DOTNET_PerfMapEnabled DOTNET_EnableWriteXorExecute   # the servers only, not the load generator
 
 for p in $GN $GM $N1 ${N2:-}; do
     wait_port $p || { echo "bench: nothing listens on $p"; tail -n 20 "$W"/*.log; exit 1; }
@@ -164,7 +170,7 @@ fi
 # the server (read_ms, write_ms). These tell a
 # slower row's cause apart: more CPU per byte, a busier machine, cache misses, or time spent outside the server.
 hport() { case $1 in nfsgate) echo "$H1" ;; nfsgate-s3) echo "${H2:-}" ;; esac; }
-snap() {   # server: its CPU ticks, /proc/stat busy total steal, the time, its RSS, then for nfsgate 8 counters from /metrics
+snap() {   # server: its CPU ticks, /proc/stat busy total steal, the time, its RSS, then for nfsgate 11 counters from /metrics
     local h; h=$(hport "$1")
     {
         ticks "${SPID[$1]}"
@@ -175,7 +181,9 @@ snap() {   # server: its CPU ticks, /proc/stat busy total steal, the time, its R
             /^dotnet_gc_pause_seconds_total / { p = $2 } /^dotnet_collection_count_total\{generation="2"\}/ { g = $2 }
             /^nfsgate_nfs_request_duration_seconds_(count|sum)\{.*proc="(READ|read)"/ { if ($1 ~ /_count/) rc += $2; else rs += $2 }
             /^nfsgate_nfs_request_duration_seconds_(count|sum)\{.*proc="(WRITE|write)"/ { if ($1 ~ /_count/) wc += $2; else ws += $2 }
-            END { print h + 0, m + 0, p + 0, g + 0, rc + 0, rs + 0, wc + 0, ws + 0 }'
+            /^dotnet_gc_committed_bytes / { gc = $2 } /^dotnet_gc_heap_size_bytes\{/ { gh += $2 }
+            /^nfsgate_metadata_(memtable|block_cache)_bytes / { kv += $2 }
+            END { print h + 0, m + 0, p + 0, g + 0, rc + 0, rs + 0, wc + 0, ws + 0, gc + 0, gh + 0, kv + 0 }'
     } | tr '\n' ' '
 }
 rss_kib() { local p t=0 v; for p in "$@"; do v=$(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null) && t=$((t + ${v:-0})); done; echo $t; }
@@ -187,6 +195,9 @@ row_stats() {   # begin-snapshot end-snapshot: a JSON object of the differences 
             printf ",\"cache_hits\":%d,\"cache_misses\":%d,\"gc_pause_s\":%.3f,\"gen2_gcs\":%d", y[7] - x[7], y[8] - x[8], y[9] - x[9], y[10] - x[10]
             if (y[11] > x[11]) printf ",\"read_ms\":%.3f", (y[12] - x[12]) / (y[11] - x[11]) * 1000
             if (y[13] > x[13]) printf ",\"write_ms\":%.3f", (y[14] - x[14]) / (y[13] - x[13]) * 1000
+            # Where the RSS is at the end of the row: memory committed by the GC, the heap after the last collection,
+            # and the memtables plus block cache of RocksDB (the rest is code, stacks, native buffers, mapped files).
+            if (n >= 17) printf ",\"gc_committed_mib\":%.0f,\"gc_heap_mib\":%.0f,\"kv_mem_mib\":%.0f", y[15] / 1048576, y[16] / 1048576, y[17] / 1048576
         }
         print "}" }'
 }
@@ -215,10 +226,20 @@ vm_round() {   # server round
     [ $rc = 0 ] || { echo "  nfs-vm against $1 exited $rc:"; grep -v '^nfs-vm: warning' "$W/vm-$1-$2.err" | tail -n 10; }
 }
 measured() {   # server command...: runs a host load and adds the same counters as the kernel-client rows to its JSON line
-    local server=$1 begin out; shift
+    local server=$1 begin out row="" a prev="" pp="" data; shift
+    for a in "$@"; do [ "$prev" = --label ] && row=$a; prev=$a; done
+    if [ -n "$row" ] && [[ " $PERF_ROWS " == *" $row "* ]]; then   # BENCH_PERF
+        data=$W/perf-$row-$(ls "$W" | grep -c "^perf-$row-.*\.data$").data
+        perf record -F 999 -g -o "$data" -p "$(echo ${SPID[$server]} | tr ' ' ,)" >/dev/null 2>&1 & pp=$!
+        sleep 0.5
+    fi
     begin=$(snap "$server")
     out=$("$@")
     echo "$out" | jq -c --argjson x "$(row_stats "$begin" "$(snap "$server")")" '. + $x'
+    if [ -n "$pp" ]; then
+        kill -INT $pp; wait $pp
+        perf script -i "$data" 2>/dev/null | python3 "$HERE/fold.py" /dev/stdin >"${data%.data}.txt"
+    fi
 }
 host_round() {   # server round
     measured "$1" LG ops $(target $1) --op getattr --conns 64 --depth 4 --seconds $OPS_S | record "$1" "$2"
@@ -324,3 +345,4 @@ mkdir -p "$HERE/results"
 OUT=$HERE/results/bench-$(date -u +%Y%m%dT%H%M%SZ)$([ "$QUICK" = 1 ] && echo -quick).json
 SIZES="{\"quick\":$QUICK,\"vm\":$WITH_VM,\"only\":\"$ONLY\",\"rounds\":$ROUNDS,\"seq_mb\":$SEQ_MB,\"rand_s\":$RAND_S,\"meta_n\":$META_N,\"ls_n\":$LS_N,\"ls_timeout\":$LS_TIMEOUT,\"hot_mb\":$HOT_MB,\"hot_s\":$HOT_S,\"ops_s\":$OPS_S,\"seconds\":$(( $(date +%s) - START )),\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"ganesha\":\"$(dpkg-query -W -f='${Version}' nfs-ganesha)\",\"nfsgate\":\"$("$W/bin/nfsgate" version 2>/dev/null | head -n 1)\"}"
 python3 "$HERE/report.py" "$RES" "$SIZES" "$OUT"
+for f in "$W"/perf-*.txt; do [ -f "$f" ] && cp "$f" "${OUT%.json}-$(basename "$f")" && echo "profile: ${OUT%.json}-$(basename "$f")"; done
