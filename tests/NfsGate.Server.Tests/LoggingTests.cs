@@ -182,13 +182,4 @@ public sealed class LoggingTests : IDisposable
           "log": { "format": "json", "file": "{{LogFile}}" {{logKeys}} }
         }
         """, "(test)", new Dictionary<string, string>(), []);
-
-    sealed class ListLogger : ILogger
-    {
-        public List<(LogLevel Level, string Message)> Lines { get; } = [];
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Lines.Add((logLevel, formatter(state, exception)));
-    }
 }

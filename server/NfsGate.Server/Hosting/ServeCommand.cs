@@ -15,6 +15,8 @@ public static class ServeCommand
         using var loggerFactory = LogSetup.Create(config.Log);
         var log = loggerFactory.CreateLogger("NfsGate.Server");
 
+        NativeHeap.Start(log);
+
         using var stop = new CancellationTokenSource();
         void OnSignal(PosixSignalContext context)
         {

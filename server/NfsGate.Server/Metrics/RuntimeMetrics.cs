@@ -1,4 +1,5 @@
 using System.Runtime;
+using NfsGate.Server.Hosting;
 using Prometheus;
 
 namespace NfsGate.Server.Metrics;
@@ -24,6 +25,10 @@ internal static class RuntimeMetrics
         var contentions = new CounterFeed(f.NewCounter("dotnet_monitor_lock_contentions_total", "Times a thread had to wait for a lock (Monitor) held by another."));
         var jitted = new CounterFeed(f.NewCounter("dotnet_jit_compiled_methods_total", "Methods compiled by the JIT."));
         var timers = f.NewGauge("dotnet_timers", "Active timers.");
+        // Process-wide like the heap itself (Hosting/NativeHeap.cs); stays at 0 unless `serve` started the trims.
+        var trims = new CounterFeed(f.NewCounter("nfsgate_native_heap_trims_total", "Times freed malloc memory was returned to the kernel (malloc_trim)."));
+        var trimSeconds = new CounterFeed(f.NewCounter("nfsgate_native_heap_trim_seconds_total", "Time spent in malloc_trim (it holds each malloc arena's lock while it runs)."));
+        var trimmed = new CounterFeed(f.NewCounter("nfsgate_native_heap_trimmed_bytes_total", "Resident memory given back by malloc_trim: freed native memory (RocksDB, O_DIRECT buffers) malloc had kept."));
         string[] generations = ["gen0", "gen1", "gen2", "loh", "poh"];
 
         metrics.OnScrape(() =>
@@ -41,6 +46,9 @@ internal static class RuntimeMetrics
             contentions.Update(Monitor.LockContentionCount);
             jitted.Update(System.Runtime.JitInfo.GetCompiledMethodCount());
             timers.Set(Timer.ActiveCount);
+            trims.Update(NativeHeap.Trims);
+            trimSeconds.Update(NativeHeap.TrimSeconds);
+            trimmed.Update(NativeHeap.TrimmedBytes);
         });
     }
 }
