@@ -170,7 +170,7 @@ fi
 # the server (read_ms, write_ms). These tell a
 # slower row's cause apart: more CPU per byte, a busier machine, cache misses, or time spent outside the server.
 hport() { case $1 in nfsgate) echo "$H1" ;; nfsgate-s3) echo "${H2:-}" ;; esac; }
-snap() {   # server: its CPU ticks, /proc/stat busy total steal, the time, its RSS, then for nfsgate 11 counters from /metrics
+snap() {   # server: its CPU ticks, /proc/stat busy total steal, the time, its RSS, then for nfsgate 14 counters from /metrics
     local h; h=$(hport "$1")
     {
         ticks "${SPID[$1]}"
@@ -183,7 +183,9 @@ snap() {   # server: its CPU ticks, /proc/stat busy total steal, the time, its R
             /^nfsgate_nfs_request_duration_seconds_(count|sum)\{.*proc="(WRITE|write)"/ { if ($1 ~ /_count/) wc += $2; else ws += $2 }
             /^dotnet_gc_committed_bytes / { gc = $2 } /^dotnet_gc_heap_size_bytes\{/ { gh += $2 }
             /^nfsgate_metadata_(memtable|block_cache)_bytes / { kv += $2 }
-            END { print h + 0, m + 0, p + 0, g + 0, rc + 0, rs + 0, wc + 0, ws + 0, gc + 0, gh + 0, kv + 0 }'
+            /^nfsgate_cache_fetches_total / { cf = $2 } /^nfsgate_cache_recycled_fills_total / { rf = $2 }
+            /^nfsgate_cache_skipped_for_space_total / { sk = $2 }
+            END { print h + 0, m + 0, p + 0, g + 0, rc + 0, rs + 0, wc + 0, ws + 0, gc + 0, gh + 0, kv + 0, cf + 0, rf + 0, sk + 0 }'
     } | tr '\n' ' '
 }
 rss_kib() { local p t=0 v; for p in "$@"; do v=$(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null) && t=$((t + ${v:-0})); done; echo $t; }
@@ -198,6 +200,11 @@ row_stats() {   # begin-snapshot end-snapshot: a JSON object of the differences 
             # Where the RSS is at the end of the row: memory committed by the GC, the heap after the last collection,
             # and the memtables plus block cache of RocksDB (the rest is code, stacks, native buffers, mapped files).
             if (n >= 17) printf ",\"gc_committed_mib\":%.0f,\"gc_heap_mib\":%.0f,\"kv_mem_mib\":%.0f", y[15] / 1048576, y[16] / 1048576, y[17] / 1048576
+            # Fetches from the object store, and cache files written over a kept file rather than a new one.
+            if (n >= 19) printf ",\"cache_fetches\":%d,\"recycled_fills\":%d", y[18] - x[18], y[19] - x[19]
+            # Fills the cache skipped because its disk had less than cache.minFreeRatio free: then a "cold" or
+            # "warm" read refetches from S3 (a run on a nearly full disk read 2-14 S3 bytes per byte).
+            if (n >= 20 && y[20] > x[20]) printf ",\"cache_skipped_for_space\":%d", y[20] - x[20]
         }
         print "}" }'
 }
@@ -252,6 +259,10 @@ host_round() {   # server round
 # inline sweep (15-45 s after a load's small writes) and compaction. Recorded with the bytes-per-byte rows.
 background() { curl -s "127.0.0.1:$H2/metrics" | awk '/^nfsgate_(inline_sweeps|compactions)_total / { n += $2 } END { print n + 0 }'; }
 warm_read() {   # server round: one reader for OPS_S s over the hot file (each pass is under a second)
+    # One unmeasured pass first, so the row measures what its name says: every server serving the file from memory.
+    # This machine's kernel pages out file pages idle for 60 s (DAMON, see perf/README.md "Run AD"), so without it
+    # the server whose file sat idle longest read part of it from disk (nfsgate local, read last: 0.55-0.96x).
+    LG read $(target "$1") --conns 1 --depth 4 >/dev/null
     measured "$1" LG read $(target "$1") --conns 1 --depth 4 --seconds $OPS_S --label warm-read-1c | record "$1" "$2"
 }
 issue3_round() {   # round
@@ -345,4 +356,6 @@ mkdir -p "$HERE/results"
 OUT=$HERE/results/bench-$(date -u +%Y%m%dT%H%M%SZ)$([ "$QUICK" = 1 ] && echo -quick).json
 SIZES="{\"quick\":$QUICK,\"vm\":$WITH_VM,\"only\":\"$ONLY\",\"rounds\":$ROUNDS,\"seq_mb\":$SEQ_MB,\"rand_s\":$RAND_S,\"meta_n\":$META_N,\"ls_n\":$LS_N,\"ls_timeout\":$LS_TIMEOUT,\"hot_mb\":$HOT_MB,\"hot_s\":$HOT_S,\"ops_s\":$OPS_S,\"seconds\":$(( $(date +%s) - START )),\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"ganesha\":\"$(dpkg-query -W -f='${Version}' nfs-ganesha)\",\"nfsgate\":\"$("$W/bin/nfsgate" version 2>/dev/null | head -n 1)\"}"
 python3 "$HERE/report.py" "$RES" "$SIZES" "$OUT"
-for f in "$W"/perf-*.txt; do [ -f "$f" ] && cp "$f" "${OUT%.json}-$(basename "$f")" && echo "profile: ${OUT%.json}-$(basename "$f")"; done
+for f in "$W"/perf-*.txt; do
+    if [ -f "$f" ]; then cp "$f" "${OUT%.json}-$(basename "$f")" && echo "profile: ${OUT%.json}-$(basename "$f")"; fi
+done

@@ -93,6 +93,10 @@ def where_time_went(rows, summary):
         rss = sorted(((r["server_rss_mib"], m, rnd) for (m, ss, rnd), r in k.items() if ss == s and "server_rss_mib" in r), reverse=True)
         if rss:
             print(f"RSS at a row's end, {s}: " + ", ".join(f"{v:.0f} MiB after {m} r{rnd}" for v, m, rnd in rss[:3]))
+    # A cache that skipped fills for want of disk space refetches from S3: its cold/warm rows measure something else.
+    skipped = [(m, ss, rnd, r["cache_skipped_for_space"]) for (m, ss, rnd), r in k.items() if r.get("cache_skipped_for_space")]
+    for m, ss, rnd, n in skipped:
+        print(f"WARNING: {ss} skipped {n} cache fills in {m} r{rnd}: its cache disk had less than cache.minFreeRatio free")
     summary.append({"cost_per_unit": table, "same_code_ratio": sorted(aa)})
 
 
