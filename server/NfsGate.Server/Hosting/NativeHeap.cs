@@ -15,7 +15,8 @@ namespace NfsGate.Server.Hosting;
 ///
 /// So `serve` caps the arenas (M_ARENA_MAX: one per core, 2 to 8) and trims every <see cref="Interval"/> on a
 /// thread of its own. A trim walks the arenas and returns their free pages to the kernel (madvise); it holds each
-/// arena's lock while it does, for a few milliseconds at most, which the trim counters show. Process-wide, like the
+/// arena's lock while it does (two trims took 49 ms in all by hand, so a malloc may wait that long twice a minute;
+/// nfsgate_native_heap_trim_seconds_total shows it). Process-wide, like the
 /// heap: started once by `serve`, not per gateway. Elsewhere than glibc (musl has neither call) it does nothing.
 /// </summary>
 public static partial class NativeHeap
