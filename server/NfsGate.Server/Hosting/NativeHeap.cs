@@ -16,8 +16,8 @@ namespace NfsGate.Server.Hosting;
 /// So `serve` caps the arenas (M_ARENA_MAX: one per core, 2 to 8) and trims every <see cref="Interval"/> on a
 /// thread of its own. A trim walks the arenas and returns their free pages to the kernel (madvise); it holds each
 /// arena's lock while it does (two trims took 49 ms in all by hand, so a malloc may wait that long twice a minute;
-/// nfsgate_native_heap_trim_seconds_total shows it). Process-wide, like the
-/// heap: started once by `serve`, not per gateway. Elsewhere than glibc (musl has neither call) it does nothing.
+/// nfsgate_native_heap_trim_seconds_total shows it). Process-wide, like the heap: started once by `serve`, not
+/// per gateway. Elsewhere than glibc (musl has neither call) it does nothing.
 /// </summary>
 public static partial class NativeHeap
 {
@@ -84,19 +84,8 @@ public static partial class NativeHeap
         return true;
     }
 
-    /// <summary>This process's resident memory, from /proc/self/statm (pages); 0 if unreadable.</summary>
-    public static long ResidentBytes()
-    {
-        try
-        {
-            var fields = File.ReadAllText("/proc/self/statm").Split(' ');
-            return long.Parse(fields[1]) * Environment.SystemPageSize;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-        {
-            return 0;
-        }
-    }
+    /// <summary>This process's resident memory (the runtime reads it from /proc on Linux).</summary>
+    public static long ResidentBytes() => Environment.WorkingSet;
 
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int mallopt(int param, int value);
