@@ -6,21 +6,12 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd); . "$HERE/lib.sh"
 : "${OLD:?set OLD to the nfsgate binary of the other build}"
-BIN=("$OLD" "${NEW:-$HERE/../out/nfsgate}"); NAME=(old new); PORT=(); HP=(); BKS=()
-W=$(mktemp -d /tmp/nfsgate-abs3.XXXX); PIDS=()
-trap 'stop_all; for b in "${BKS[@]}"; do LG s3clean --endpoint "$S3_ENDPOINT" --bucket "$b" --access-key "$S3_ACCESS_KEY" --secret-key "$S3_SECRET_KEY" >/dev/null 2>&1; done; rm -rf "$W"' EXIT
+BIN=("$OLD" "${NEW:-$HERE/../out/nfsgate}"); NAME=(old new); PORT=(); HP=()
+W=$(mktemp -d /tmp/nfsgate-abs3.XXXX); PIDS=(); BUCKETS=()
+trap 'stop_all; s3_clean_all; rm -rf "$W"' EXIT
 build_loadgen || exit 1
 eval "$("$HERE/../../shared/tools/s3-ceph/s3-ceph" start)" || { echo "s3-ceph did not start"; exit 1; }
-for k in 0 1; do
-    p=$(free_port) h=$(free_port) b=nfsgate-abs3-$$-$k; PORT+=($p); HP+=($h); BKS+=($b)
-    cat >"$W/c$k.json" <<EOC
-{ "listen": "127.0.0.1:$p", "portmapper": "off", "http": "127.0.0.1:$h", "dataDir": "$W/d$k",
-  "objectStore": { "type": "s3", "bucket": "$b", "endpoint": "$S3_ENDPOINT", "region": "$S3_REGION",
-                   "accessKey": "$S3_ACCESS_KEY", "secretKey": "$S3_SECRET_KEY", "createBucket": true },
-  "cache": { "size": "4GiB" } }
-EOC
-    "${BIN[$k]}" serve --config "$W/c$k.json" </dev/null >"$W/s$k.log" 2>&1 & PIDS+=($!)
-done
+for k in 0 1; do start_nfsgate_s3 abs3-$k "${BIN[$k]}"; PORT+=($NGPORT); HP+=($NGHTTP); done
 for p in "${PORT[@]}"; do wait_port "$p" || { tail -n 5 "$W"/*.log; exit 1; }; done
 evict() { "${BIN[$1]}" warmup --export default --evict --http 127.0.0.1:${HP[$1]} "$2" >/dev/null; }
 for k in 0 1; do

@@ -1,5 +1,6 @@
-# Helpers shared by perf/bench.sh, perf/probe-depth1.sh and perf/NfsGate.Benchmarks/ab-{ops,read}.sh (sourced, not run). Before use, the script
-# sets W (its work directory) and PIDS=() (every process it starts, stopped in reverse order by stop_all).
+# Helpers shared by perf/bench.sh, the hand-run perf/*.sh probes and perf/NfsGate.Benchmarks/ab-{ops,read}.sh (sourced, not run). Before use, the script
+# sets W (its work directory) and PIDS=() (every process it starts, stopped in reverse order by stop_all), and
+# BUCKETS=() if it uses start_nfsgate_s3.
 
 stop() {    # pid: TERM, then KILL after 20 s (a loaded machine can take seconds to shut a server down)
     kill -TERM "$1" 2>/dev/null || return 0
@@ -26,6 +27,28 @@ wait_port() { for _ in $(seq 300); do ss -ltn | awk '{print $4}' | grep -q ":$1\
 start_nfsgate() {   # name binary port: nfsgate with embedded defaults in $W/name (log $W/name.log); pid in NGPID
     NFSGATE_PORTMAPPER=off NFSGATE_HTTP=127.0.0.1:$(free_port) "$2" serve --listen 127.0.0.1:$3 --data-dir "$W/$1" </dev/null >"$W/$1.log" 2>&1 &
     NGPID=$!; PIDS+=($NGPID)
+}
+# name binary: nfsgate on ../shared/tools/s3-ceph (S3_* from `s3-ceph start`) with a 4 GiB block cache, state in
+# $W/name (config $W/name.json, log $W/name.log) and its own bucket nfsgate-name-PID, added to BUCKETS for
+# s3_clean_all; the NFS port in NGPORT, the HTTP port in NGHTTP, the pid in NGPID. Environment set on the call
+# (e.g. DOTNET_PerfMapEnabled=1) reaches the server.
+start_nfsgate_s3() {
+    NGPORT=$(free_port) NGHTTP=$(free_port)
+    local b=nfsgate-$1-$$; BUCKETS+=($b)
+    cat >"$W/$1.json" <<EOC
+{ "listen": "127.0.0.1:$NGPORT", "portmapper": "off", "http": "127.0.0.1:$NGHTTP", "dataDir": "$W/$1",
+  "objectStore": { "type": "s3", "bucket": "$b", "endpoint": "$S3_ENDPOINT", "region": "$S3_REGION",
+                   "accessKey": "$S3_ACCESS_KEY", "secretKey": "$S3_SECRET_KEY", "createBucket": true },
+  "cache": { "size": "4GiB" } }
+EOC
+    "$2" serve --config "$W/$1.json" </dev/null >"$W/$1.log" 2>&1 &
+    NGPID=$!; PIDS+=($NGPID)
+}
+s3_clean_all() {   # deletes the buckets start_nfsgate_s3 made (and their objects)
+    local b
+    for b in "${BUCKETS[@]}"; do
+        LG s3clean --endpoint "$S3_ENDPOINT" --bucket "$b" --access-key "$S3_ACCESS_KEY" --secret-key "$S3_SECRET_KEY" >/dev/null 2>&1
+    done
 }
 
 # perf/NfsGate.LoadGen, built and copied to $W/loadgen (others may rebuild the tree while a run lasts); LG runs it.

@@ -6,18 +6,11 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd); . "$HERE/lib.sh"
 BIN=${BIN:-$HERE/../out/nfsgate}
-W=$(mktemp -d /tmp/nfsgate-warmprobe.XXXX); PIDS=(); B=nfsgate-wp-$$
-trap 'stop_all; LG s3clean --endpoint "$S3_ENDPOINT" --bucket "$B" --access-key "$S3_ACCESS_KEY" --secret-key "$S3_SECRET_KEY" >/dev/null 2>&1; rm -rf "$W"' EXIT
+W=$(mktemp -d /tmp/nfsgate-warmprobe.XXXX); PIDS=(); BUCKETS=()
+trap 'stop_all; s3_clean_all; rm -rf "$W"' EXIT
 build_loadgen >/dev/null || exit 1
 eval "$("$HERE/../../shared/tools/s3-ceph/s3-ceph" start)" || { echo "s3-ceph did not start"; exit 1; }
-p=$(free_port) h=$(free_port)
-cat >"$W/c.json" <<EOC
-{ "listen": "127.0.0.1:$p", "portmapper": "off", "http": "127.0.0.1:$h", "dataDir": "$W/d",
-  "objectStore": { "type": "s3", "bucket": "$B", "endpoint": "$S3_ENDPOINT", "region": "$S3_REGION",
-                   "accessKey": "$S3_ACCESS_KEY", "secretKey": "$S3_SECRET_KEY", "createBucket": true },
-  "cache": { "size": "4GiB" } }
-EOC
-"$BIN" serve --config "$W/c.json" </dev/null >"$W/s.log" 2>&1 & PID=$!; PIDS+=($PID)
+start_nfsgate_s3 wp "$BIN"; PID=$NGPID p=$NGPORT h=$NGHTTP
 wait_port $p || exit 1
 LG write --nfs 127.0.0.1:$p --file hot --size 1024M >/dev/null
 for _ in 1 2; do "$BIN" warmup --export default --evict --http 127.0.0.1:$h / >/dev/null; LG read --nfs 127.0.0.1:$p --file hot --conns 1 --depth 4 >/dev/null; done

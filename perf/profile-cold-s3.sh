@@ -8,20 +8,13 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd); . "$HERE/lib.sh"
 BIN=${BIN:-$HERE/../out/nfsgate} OUT=${OUT:-/tmp/profile-cold-s3.script} ROUNDS=${ROUNDS:-3}
-W=$(mktemp -d /tmp/nfsgate-profcold.XXXX); PIDS=(); B=nfsgate-prof-$$
-trap 'stop_all; LG s3clean --endpoint "$S3_ENDPOINT" --bucket "$B" --access-key "$S3_ACCESS_KEY" --secret-key "$S3_SECRET_KEY" >/dev/null 2>&1; rm -rf "$W"' EXIT
+W=$(mktemp -d /tmp/nfsgate-profcold.XXXX); PIDS=(); BUCKETS=()
+trap 'stop_all; s3_clean_all; rm -rf "$W"' EXIT
 build_loadgen || exit 1
 eval "$("$HERE/../../shared/tools/s3-ceph/s3-ceph" start)" || { echo "s3-ceph did not start"; exit 1; }
-p=$(free_port) h=$(free_port)
-cat >"$W/c.json" <<EOC
-{ "listen": "127.0.0.1:$p", "portmapper": "off", "http": "127.0.0.1:$h", "dataDir": "$W/d",
-  "objectStore": { "type": "s3", "bucket": "$B", "endpoint": "$S3_ENDPOINT", "region": "$S3_REGION",
-                   "accessKey": "$S3_ACCESS_KEY", "secretKey": "$S3_SECRET_KEY", "createBucket": true },
-  "cache": { "size": "4GiB" } }
-EOC
 # perf needs the JIT's symbol map to name managed frames.
-DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 "$BIN" serve --config "$W/c.json" </dev/null >"$W/s.log" 2>&1 & PID=$!; PIDS+=($PID)
-wait_port $p || { tail -n 5 "$W/s.log"; exit 1; }
+DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 start_nfsgate_s3 prof "$BIN"; PID=$NGPID p=$NGPORT h=$NGHTTP
+wait_port $p || { tail -n 5 "$W/prof.log"; exit 1; }
 evict() { "$BIN" warmup --export default --evict --http 127.0.0.1:$h "$1" >/dev/null; }
 LG write --nfs 127.0.0.1:$p --file hot --size 1024M >/dev/null
 LG write --nfs 127.0.0.1:$p --file warm --size 256M >/dev/null
