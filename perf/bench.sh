@@ -176,6 +176,8 @@ snap() {   # server: its CPU ticks, /proc/stat busy total steal, the time, its R
         ticks "${SPID[$1]}"
         awk -v now="$(date +%s.%N)" '/^cpu / { print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8+$9, $9, now }' /proc/stat
         rss_kib ${SPID[$1]}
+        minflt ${SPID[$1]}
+        awk '/^pgalloc_(dma32|normal|movable) / { a += $2 } END { printf "%.0f\n", a }' /proc/vmstat
         [ -n "$h" ] && curl -s --max-time 5 "127.0.0.1:$h/metrics" | awk '
             /^nfsgate_cache_hits_total / { h = $2 } /^nfsgate_cache_misses_total / { m = $2 }
             /^dotnet_gc_pause_seconds_total / { p = $2 } /^dotnet_collection_count_total\{generation="2"\}/ { g = $2 }
@@ -188,11 +190,18 @@ snap() {   # server: its CPU ticks, /proc/stat busy total steal, the time, its R
             END { print h + 0, m + 0, p + 0, g + 0, rc + 0, rs + 0, wc + 0, ws + 0, gc + 0, gh + 0, kv + 0, cf + 0, rf + 0, sk + 0 }'
     } | tr '\n' ' '
 }
+minflt() { local p t=0 v; for p in "$@"; do v=$(awk '{ print $10 }' "/proc/$p/stat" 2>/dev/null) && t=$((t + ${v:-0})); done; echo $t; }
 rss_kib() { local p t=0 v; for p in "$@"; do v=$(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null) && t=$((t + ${v:-0})); done; echo $t; }
 row_stats() {   # begin-snapshot end-snapshot: a JSON object of the differences (and the server's RSS at the end)
     awk -v a="$1" -v b="$2" 'BEGIN {
         n = split(a, x); split(b, y); t = y[3] - x[3]; if (t <= 0) t = 1
         printf "{\"row_s\":%.2f,\"server_cpu_s\":%.2f,\"machine_cpu_s\":%.2f,\"host_busy\":%.3f,\"host_steal\":%.3f,\"server_rss_mib\":%.0f", y[5] - x[5], (y[1] - x[1]) / 100, (y[2] - x[2]) / 100, (y[2] - x[2]) / t, (y[4] - x[4]) / t, y[6] / 1024
+        # Memory the row touched for the first time: the server minor page faults, and the pages the whole machine
+        # allocated (page cache, socket buffers, any process), in MiB. On this VM free pages go back to the host, so an
+        # allocation may cost the host a first touch too (perf/README.md, "Why the cold read costs more").
+        printf ",\"server_minflt\":%d,\"machine_alloc_mib\":%.0f", y[7] - x[7], (y[8] - x[8]) * 4096 / 1048576
+        for (i = 7; i + 2 <= n; i++) { x[i] = x[i + 2]; y[i] = y[i + 2] }
+        n -= 2
         if (n >= 14) {
             printf ",\"cache_hits\":%d,\"cache_misses\":%d,\"gc_pause_s\":%.3f,\"gen2_gcs\":%d", y[7] - x[7], y[8] - x[8], y[9] - x[9], y[10] - x[10]
             if (y[11] > x[11]) printf ",\"read_ms\":%.3f", (y[12] - x[12]) / (y[11] - x[11]) * 1000
