@@ -85,6 +85,22 @@ public sealed class CachingObjectStore : IObjectStore, IPrefetchingStore
     /// <summary>Files of dropped entries kept for the next fills (tests).</summary>
     internal RecycledFiles Recycled => _recycled;
 
+    /// <summary>
+    /// Completes once no fetch is in flight: every file being written is indexed (or given up) and its evictions are
+    /// done. Tests await it before deleting the cache directory: a fill detached from its reader otherwise keeps
+    /// moving evicted files into it while the delete walks it, and the directory is left behind.
+    /// </summary>
+    internal async Task WhenIdleAsync()
+    {
+        while (true)
+        {
+            Task[] filing;
+            lock (_lock) filing = [.. _inflight.Values.Select(f => f.Filed.Task)];
+            if (filing.Length == 0) return;
+            await Task.WhenAll(filing).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Tests: runs with a cache file's handle in hand, just before it is read (to race a drop against the read).</summary>
     internal Action<string>? BeforeCachedRead;
 

@@ -10,7 +10,9 @@ namespace NfsGate.Data.Tests.FileSystem;
 /// leave the cache (pressure, or `warmup --evict` as `make bench` does before its cold read), the next sequential
 /// pass must prefetch them again: the file system here sits on the block cache itself, as in the gateway.
 /// </summary>
-public sealed class ReadAheadAfterEvictionTests : IAsyncDisposable
+// IAsyncLifetime, not IAsyncDisposable: xunit 2 never calls the latter on a test class, so the file system kept running
+// and the cache directory (40-80 MiB) stayed in /tmp after every run.
+public sealed class ReadAheadAfterEvictionTests : IAsyncLifetime
 {
     private const int Mi = 1 << 20;
     private const int Blocks = 8;
@@ -33,11 +35,13 @@ public sealed class ReadAheadAfterEvictionTests : IAsyncDisposable
         _vol = _fs.Volume(_meta.GetOrCreateVolumeId("ra"));
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         await _fs.DisposeAsync();
         _meta.Dispose();
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+        await FsHarness.DeleteCacheDirAsync(_cache, _dir);
     }
 
     [Fact]

@@ -11,7 +11,9 @@ namespace NfsGate.Data.Tests.FileSystem;
 /// the cache already fetches for a READ takes no slot. Prefetches are held at gates, so "in flight" is exact; the
 /// waits only poll for a state both the fixed and the broken code reach, and the asserts tell them apart.
 /// </summary>
-public sealed class ReadAheadSlotTests : IAsyncDisposable
+// IAsyncLifetime, not IAsyncDisposable: xunit 2 never calls the latter on a test class, so the file system kept running
+// and the cache directory (40-80 MiB) stayed in /tmp after every run.
+public sealed class ReadAheadSlotTests : IAsyncLifetime
 {
     private const int Mi = 1 << 20;
     private const int Blocks = 10; // a 40 MiB file: ten 4 MiB blocks (one slice, or one per chunk in 4 MiB chunks)
@@ -29,11 +31,13 @@ public sealed class ReadAheadSlotTests : IAsyncDisposable
         _cache = new CachingObjectStore(_inner, new BlockCacheOptions { Path = _dir, SizeBytes = 256L << 20, FreeSpaceRatio = () => 0.5 });
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         if (_fs is not null) await _fs.DisposeAsync();
         _meta.Dispose();
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+        await FsHarness.DeleteCacheDirAsync(_cache, _dir);
     }
 
     [Fact]

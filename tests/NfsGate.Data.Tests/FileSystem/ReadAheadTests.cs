@@ -226,7 +226,7 @@ public sealed class ReadAheadTests
         {
             await Fs.DisposeAsync();
             Meta.Dispose();
-            try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+            await FsHarness.DeleteCacheDirAsync(Cache, _dir);
         }
     }
 }
