@@ -257,23 +257,53 @@ measured() {   # server command...: runs a host load and adds the same counters 
         perf script -i "$data" 2>/dev/null | python3 "$HERE/fold.py" /dev/stdin >"${data%.data}.txt"
     fi
 }
-host_round() {   # server round
-    measured "$1" LG ops $(target $1) --op getattr --conns 64 --depth 4 --seconds $OPS_S | record "$1" "$2"
-    measured "$1" LG ops $(target $1) --op lookup --conns 64 --depth 4 --seconds $OPS_S | record "$1" "$2"
-    measured "$1" LG read $(target $1) --conns 16 --depth 4 --seconds $OPS_S --label read-16c | record "$1" "$2"
-    # 4 KiB FILE_SYNC writes, 16 in flight on one connection: what fio's O_DIRECT randwrite sends, deeper than the guest keeps
-    measured "$1" LG randwrite $(target $1) --file rw --conns 1 --depth 16 --seconds $OPS_S --label randwrite-4k-16d | record "$1" "$2"
+# Host loads run every server back to back, half of OPS_S each in the round's order, then the other half in the reverse
+# order (A B C C B A); a server's two halves make its row. Why: this VM's speed drifts by 20-40% over minutes (the same
+# server reading the same cached file ran at 1,657 and 2,379 MB/s on the same CPU in run AH), and until run AI each
+# server ran its host loads right after its own kernel-client step, minutes from the others'. Back to back, a drift
+# hits every server alike; in A B C C B A order, a steady drift hits each one equally. The merged row: value weighted
+# by each half's seconds (the rate over the whole time), counts and CPU summed, means and shares averaged, memory at
+# the end; "halves" keeps the two values.
+HALF_MERGE='if length < 2 then .[] else .[0] as $a | .[1] as $b | ($a.seconds // 1) as $sa | ($b.seconds // 1) as $sb | $b + {
+    value: ((($a.value * $sa + $b.value * $sb) / ($sa + $sb)) * 1000 | round / 1000), halves: [$a.value, $b.value] }
+  + (reduce ("seconds", "row_s", "server_cpu_s", "machine_cpu_s", "cache_hits", "cache_misses", "gc_pause_s", "gen2_gcs",
+      "server_minflt", "machine_alloc_mib", "bytes", "errors", "failed", "cache_fetches", "recycled_fills",
+      "cache_skipped_for_space") as $k ({}; if $a[$k] != null and $b[$k] != null then . + {($k): (($a[$k] + $b[$k]) * 1000 | round / 1000)} else . end))
+  + (reduce ("host_busy", "host_steal", "read_ms", "write_ms") as $k ({};
+      if $a[$k] != null and $b[$k] != null then . + {($k): (($a[$k] + $b[$k]) / 2)} else . end)) end'
+halves() {   # round servers... -- LG command and its arguments (the target and --seconds are added)
+    local r=$1 s i; shift
+    local -a servers=() seq=()
+    while [ "$1" != -- ]; do servers+=("$1"); shift; done; shift
+    seq=("${servers[@]}"); for ((i = ${#servers[@]} - 1; i >= 0; i--)); do seq+=("${servers[$i]}"); done
+    for s in "${servers[@]}"; do : >"$W/half-$s"; done
+    for s in "${seq[@]}"; do
+        [[ " $* " == *" --label warm-read-1c "* ]] && LG read $(target "$s") --conns 1 --depth 4 >/dev/null
+        measured "$s" LG "$1" $(target "$s") "${@:2}" --seconds "$HALF_S" >>"$W/half-$s"
+    done
+    for s in "${servers[@]}"; do jq -cs "$HALF_MERGE" "$W/half-$s" | record "$s" "$r"; done
+}
+HALF_S=$(awk -v s="$OPS_S" 'BEGIN { print s / 2 }')
+host_round() {   # round: every server in this round's order ($order)
+    halves "$1" "${order[@]}" -- ops --op getattr --conns 64 --depth 4
+    halves "$1" "${order[@]}" -- ops --op lookup --conns 64 --depth 4
+    halves "$1" "${order[@]}" -- read --conns 16 --depth 4 --label read-16c
+    # 4 KiB FILE_SYNC writes, 16 in flight on one connection: what fio's O_DIRECT randwrite sends, deeper than the
+    # guest keeps. Not in halves: nfsgate compacts after it, which would slow the next server's half; each server
+    # runs its whole OPS_S after a settle instead.
+    for s in "${order[@]}"; do
+        settle "randwrite-$s" "$1"
+        measured "$s" LG randwrite $(target "$s") --file rw --conns 1 --depth 16 --seconds $OPS_S --label randwrite-4k-16d | record "$s" "$1"
+        [ "$s" = nfsgate-s3 ] && S3_WRITES_END=$SECONDS
+    done
 }
 # Background work of nfsgate-s3 that reads from S3 inside a counting window (the relay counts every byte): the
 # inline sweep (15-45 s after a load's small writes) and compaction. Recorded with the bytes-per-byte rows.
 background() { curl -s "127.0.0.1:$H2/metrics" | awk '/^nfsgate_(inline_sweeps|compactions)_total / { n += $2 } END { print n + 0 }'; }
-warm_read() {   # server round: one reader for OPS_S s over the hot file (each pass is under a second)
-    # One unmeasured pass first, so the row measures what its name says: every server serving the file from memory.
-    # This machine's kernel pages out file pages idle for 60 s (DAMON, see perf/README.md "Run AD"), so without it
-    # the server whose file sat idle longest read part of it from disk (nfsgate local, read last: 0.55-0.96x).
-    LG read $(target "$1") --conns 1 --depth 4 >/dev/null
-    measured "$1" LG read $(target "$1") --conns 1 --depth 4 --seconds $OPS_S --label warm-read-1c | record "$1" "$2"
-}
+# The warm read: one reader for OPS_S s over the hot file (each pass is under a second), in halves like the host loads.
+# Each half starts after one unmeasured pass (in halves()), so the row measures what its name says: every server
+# serving the file from memory. This machine's kernel pages out file pages idle for 60 s (DAMON, see perf/README.md
+# "Run AD"), so without it the server whose file sat idle longest read part of it from disk (0.55-0.96x in run AD).
 issue3_round() {   # round
     local r=$1 c0 c1 b0 s3="--endpoint $S3_VIA --bucket $BUCKET --access-key $S3_ACCESS_KEY --secret-key $S3_SECRET_KEY"
     # The same concurrency on both sides: one reader keeps 4 READs and the gateway up to 4 prefetches
@@ -285,9 +315,7 @@ issue3_round() {   # round
     measured s3 LG s3get $s3 --keys "$W/hot.keys" --conns 4 --label raw-get-4c | record s3 "$r"
     measured s3 LG s3get $s3 --keys "$W/hot.keys" --conns 4 --ranged --label raw-get-4c-ranged | record s3 "$r"
     measured s3 LG s3get $s3 --keys "$W/hot.keys" --conns 1 --label raw-get-1c | record s3 "$r"
-    warm_read nfsgate-s3 "$r"
-    warm_read ganesha "$r"
-    warm_read nfsgate "$r"
+    halves "$r" nfsgate-s3 ganesha nfsgate -- read --conns 1 --depth 4 --label warm-read-1c
     evict; c0=$(s3count) b0=$(background)
     measured nfsgate-s3 LG read $(target nfsgate-s3) --conns 16 --depth 4 --label cold-read-16c | record nfsgate-s3 "$r"
     c1=$(s3count)
@@ -333,12 +361,12 @@ for r in $(seq "$ROUNDS"); do
             echo "bench: round $r/$ROUNDS, $s: kernel client in nfs-vm ($(( $(date +%s) - START )) s)"
             vm_round "$s" "$r"
         fi
-        [ "$ONLY" = issue3 ] && continue
-        settle "host-$s" "$r"
-        echo "bench: round $r/$ROUNDS, $s: host load generator"
-        host_round "$s" "$r"
-        [ "$s" = nfsgate-s3 ] && S3_WRITES_END=$SECONDS
     done
+    if [ "$ONLY" != issue3 ]; then
+        settle host "$r"
+        echo "bench: round $r/$ROUNDS: host load generator (${order[*]}, then back)"
+        host_round "$r"
+    fi
     if [ "$WITH_S3" = 1 ]; then
         # The issue-3 rows count every byte nfsgate-s3 reads from S3. Its 4 KiB random writes leave inline bytes that
         # the sweep moves into objects 30-45 s later (a 15 s timer), reading the chunk's blocks back from S3 once the
