@@ -177,6 +177,7 @@ snap() {   # server: its CPU ticks, /proc/stat busy total steal, the time, its R
         awk -v now="$(date +%s.%N)" '/^cpu / { print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8+$9, $9, now }' /proc/stat
         rss_kib ${SPID[$1]}
         minflt ${SPID[$1]}
+        disk_read ${SPID[$1]}
         awk '/^pgalloc_(dma32|normal|movable) / { a += $2 } END { printf "%.0f\n", a }' /proc/vmstat
         [ -n "$h" ] && curl -s --max-time 5 "127.0.0.1:$h/metrics" | awk '
             /^nfsgate_cache_hits_total / { h = $2 } /^nfsgate_cache_misses_total / { m = $2 }
@@ -190,6 +191,7 @@ snap() {   # server: its CPU ticks, /proc/stat busy total steal, the time, its R
             END { print h + 0, m + 0, p + 0, g + 0, rc + 0, rs + 0, wc + 0, ws + 0, gc + 0, gh + 0, kv + 0, cf + 0, rf + 0, sk + 0 }'
     } | tr '\n' ' '
 }
+disk_read() { local p t=0 v; for p in "$@"; do v=$(awk '/^read_bytes:/ { print $2 }' "/proc/$p/io" 2>/dev/null) && t=$((t + ${v:-0})); done; echo $t; }
 minflt() { local p t=0 v; for p in "$@"; do v=$(awk '{ print $10 }' "/proc/$p/stat" 2>/dev/null) && t=$((t + ${v:-0})); done; echo $t; }
 rss_kib() { local p t=0 v; for p in "$@"; do v=$(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null) && t=$((t + ${v:-0})); done; echo $t; }
 row_stats() {   # begin-snapshot end-snapshot: a JSON object of the differences (and the server's RSS at the end)
@@ -199,9 +201,11 @@ row_stats() {   # begin-snapshot end-snapshot: a JSON object of the differences 
         # Memory the row touched for the first time: the server minor page faults, and the pages the whole machine
         # allocated (page cache, socket buffers, any process), in MiB. On this VM free pages go back to the host, so an
         # allocation may cost the host a first touch too (perf/README.md, "Why the cold read costs more").
-        printf ",\"server_minflt\":%d,\"machine_alloc_mib\":%.0f", y[7] - x[7], (y[8] - x[8]) * 4096 / 1048576
-        for (i = 7; i + 2 <= n; i++) { x[i] = x[i + 2]; y[i] = y[i + 2] }
-        n -= 2
+        # And what the server read from the disk (read_bytes of /proc/PID/io): a warm read should read nothing, and
+        # one that does found its cache files paged out (this kernel pages out file pages idle for a minute).
+        printf ",\"server_minflt\":%d,\"server_disk_read_mib\":%.1f,\"machine_alloc_mib\":%.0f", y[7] - x[7], (y[8] - x[8]) / 1048576, (y[9] - x[9]) * 4096 / 1048576
+        for (i = 7; i + 3 <= n; i++) { x[i] = x[i + 3]; y[i] = y[i + 3] }
+        n -= 3
         if (n >= 14) {
             printf ",\"cache_hits\":%d,\"cache_misses\":%d,\"gc_pause_s\":%.3f,\"gen2_gcs\":%d", y[7] - x[7], y[8] - x[8], y[9] - x[9], y[10] - x[10]
             if (y[11] > x[11]) printf ",\"read_ms\":%.3f", (y[12] - x[12]) / (y[11] - x[11]) * 1000
@@ -267,7 +271,7 @@ measured() {   # server command...: runs a host load and adds the same counters 
 HALF_MERGE='if length < 2 then .[] else .[0] as $a | .[1] as $b | ($a.seconds // 1) as $sa | ($b.seconds // 1) as $sb | $b + {
     value: ((($a.value * $sa + $b.value * $sb) / ($sa + $sb)) * 1000 | round / 1000), halves: [$a.value, $b.value] }
   + (reduce ("seconds", "row_s", "server_cpu_s", "machine_cpu_s", "cache_hits", "cache_misses", "gc_pause_s", "gen2_gcs",
-      "server_minflt", "machine_alloc_mib", "bytes", "errors", "failed", "cache_fetches", "recycled_fills",
+      "server_minflt", "server_disk_read_mib", "machine_alloc_mib", "bytes", "errors", "failed", "cache_fetches", "recycled_fills",
       "cache_skipped_for_space") as $k ({}; if $a[$k] != null and $b[$k] != null then . + {($k): (($a[$k] + $b[$k]) * 1000 | round / 1000)} else . end))
   + (reduce ("host_busy", "host_steal", "read_ms", "write_ms") as $k ({};
       if $a[$k] != null and $b[$k] != null then . + {($k): (($a[$k] + $b[$k]) / 2)} else . end)) end'
