@@ -282,7 +282,9 @@ halves() {   # round servers... -- LG command and its arguments (the target and 
     seq=("${servers[@]}"); for ((i = ${#servers[@]} - 1; i >= 0; i--)); do seq+=("${servers[$i]}"); done
     for s in "${servers[@]}"; do : >"$W/half-$s"; done
     for s in "${seq[@]}"; do
-        [[ " $* " == *" --label warm-read-1c "* ]] && LG read $(target "$s") --conns 1 --depth 4 >/dev/null
+        # Reads of the hot file start after one unmeasured pass over it (see warm-read below): in run AJ every server
+        # read 250-450 MiB from the disk during READ 16c, its file idle since the kernel-client step.
+        [[ " $* " == *" --label warm-read-1c "* || " $* " == *" --label read-16c "* ]] && LG read $(target "$s") --conns 1 --depth 4 >/dev/null
         measured "$s" LG "$1" $(target "$s") "${@:2}" --seconds "$HALF_S" >>"$W/half-$s"
     done
     for s in "${servers[@]}"; do jq -cs "$HALF_MERGE" "$W/half-$s" | record "$s" "$r"; done
