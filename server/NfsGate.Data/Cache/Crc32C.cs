@@ -15,7 +15,7 @@ namespace NfsGate.Data.Cache;
 /// uses linearity: the register after A||B equals Shift|B|(register after A) XOR (register after B from 0), where
 /// Shift is "feed |B| zero bytes" — a fixed 32×32 bit matrix, applied here with four 256-entry tables.
 /// </para>
-/// <para>Where the CPU has 512-bit carry-less multiplies, long inputs go to <see cref="Crc32CFold"/> instead.</para>
+/// <para>Where the CPU has vector carry-less multiplies (VPCLMULQDQ), long inputs go to <see cref="Crc32CFold"/> instead.</para>
 /// </summary>
 public static class Crc32C
 {
@@ -27,14 +27,17 @@ public static class Crc32C
     public static uint Compute(ReadOnlySpan<byte> data) => ~Update(~0u, data);
 
     /// <summary>Continues a running (pre-inverted) CRC: start with ~0, finish with ~.</summary>
-    public static uint Update(uint crc, ReadOnlySpan<byte> data) => Update(crc, data, Crc32CFold.IsSupported);
+    public static uint Update(uint crc, ReadOnlySpan<byte> data) => Update(crc, data, Crc32CFold.Widest);
 
-    /// <summary><paramref name="fold"/> false: the crc32 instruction alone (tests compare the two paths).</summary>
-    internal static uint Update(uint crc, ReadOnlySpan<byte> data, bool fold)
+    /// <summary>
+    /// <paramref name="foldWidth"/> 512 or 256: the fold on registers of that many bits (the CPU must have it); 0: the
+    /// crc32 instruction alone. Tests and the micro-benchmark compare the paths.
+    /// </summary>
+    internal static uint Update(uint crc, ReadOnlySpan<byte> data, int foldWidth)
     {
         ref byte p = ref MemoryMarshal.GetReference(data);
         int length = data.Length, at = 0;
-        if (fold && length >= Crc32CFold.MinLength) crc = Crc32CFold.Update(crc, data, out at);
+        if (foldWidth != 0 && length >= Crc32CFold.MinLength) crc = Crc32CFold.Update(crc, data, foldWidth, out at);
         for (; length - at >= 3 * Stripe; at += 3 * Stripe)
         {
             uint a = crc, b = 0, c = 0;

@@ -3,12 +3,17 @@ using NfsGate.Data.Cache;
 namespace NfsGate.Data.Tests.Cache;
 
 /// <summary>
-/// Both paths of <see cref="Crc32C"/> (three interleaved crc32 chains, and the carry-less-multiply fold where the CPU
-/// has it) against a bit-at-a-time reference, at the lengths where each path starts, ends or hands over.
+/// Every path of <see cref="Crc32C"/> the CPU runs (three interleaved crc32 chains, and the carry-less-multiply fold on
+/// 256-bit and on 512-bit registers where it has them) against a bit-at-a-time reference, at the lengths where each
+/// path starts, ends or hands over. A machine without a fold width cannot test it: this one's widths are in the
+/// test output of <see cref="The_paths_this_cpu_runs"/>.
 /// </summary>
 public sealed class Crc32CTests
 {
     private static readonly byte[] Bytes = RandomBytes(200_000, 7);
+
+    /// <summary>0 (the chains), then each fold width the CPU has.</summary>
+    private static readonly int[] Paths = [0, .. Crc32CFold.Is256Supported ? [256] : Array.Empty<int>(), .. Crc32CFold.Is512Supported ? [512] : Array.Empty<int>()];
 
     /// <summary>The textbook definition: reflected polynomial 0x82F63B78, one bit at a time.</summary>
     private static uint Reference(uint crc, ReadOnlySpan<byte> data)
@@ -46,9 +51,17 @@ public sealed class Crc32CTests
             var data = Bytes.AsSpan(offset, length);
             uint expected = Reference(start, data);
             Assert.Equal(expected, Crc32C.Update(start, data));
-            Assert.Equal(expected, Crc32C.Update(start, data, fold: false));
-            if (Crc32CFold.IsSupported) Assert.Equal(expected, Crc32C.Update(start, data, fold: true));
+            foreach (int path in Paths) Assert.Equal(expected, Crc32C.Update(start, data, path));
         }
+    }
+
+    [Fact]
+    public void The_paths_this_cpu_runs()
+    {
+        // The default path is the widest fold there is; an unknown width is refused, not silently the chains.
+        Assert.Equal(Paths[^1], Crc32CFold.Widest);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Crc32C.Update(~0u, Bytes, 128));
+        Console.WriteLine($"Crc32C paths on this CPU: {string.Join(", ", Paths)}");
     }
 
     [Fact]
