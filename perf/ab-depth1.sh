@@ -10,13 +10,7 @@ HERE=$(cd "$(dirname "$0")" && pwd); . "$HERE/lib.sh"
 NEW=${NEW:-$HERE/../out/nfsgate}
 W=$(mktemp -d /tmp/nfsgate-ab.XXXX); PIDS=(); trap 'stop_all; rm -rf "$W"' EXIT
 build_loadgen || exit 1
-start_ganesha
-P1=$(free_port) P2=$(free_port)
-start_nfsgate old "$OLD" $P1; B=$NGPID
-start_nfsgate new "$NEW" $P2; N=$NGPID
-wait_port "$GN" && wait_port "$P1" && wait_port "$P2" || { echo "a server did not start"; tail -n 5 "$W"/*.log; exit 1; }
-NAME=(ganesha old new); PID=($GPID $B $N)
-TARGET=("--nfs 127.0.0.1:$GN --mount 127.0.0.1:$GM --path $W/ganesha/export" "--nfs 127.0.0.1:$P1" "--nfs 127.0.0.1:$P2")
+start_ab || exit 1
 R=${ROUNDS:-3} C=${COUNT:-3000} S=${SECS:-3}
 for k in 0 1 2; do
     LG write ${TARGET[$k]} --file hot --size 256M >/dev/null

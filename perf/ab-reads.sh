@@ -11,13 +11,7 @@ HERE=$(cd "$(dirname "$0")" && pwd); . "$HERE/lib.sh"
 NEW=${NEW:-$HERE/../out/nfsgate}
 W=$(mktemp -d /tmp/nfsgate-ab.XXXX); PIDS=(); trap 'stop_all; rm -rf "$W"' EXIT
 build_loadgen || exit 1
-start_ganesha
-P1=$(free_port) P2=$(free_port)
-NFSGATE_CACHE__SIZE=4GiB start_nfsgate old "$OLD" $P1; B=$NGPID
-NFSGATE_CACHE__SIZE=4GiB start_nfsgate new "$NEW" $P2; N=$NGPID
-wait_port "$GN" && wait_port "$P1" && wait_port "$P2" || { echo "a server did not start"; tail -n 5 "$W"/*.log; exit 1; }
-NAME=(ganesha old new); PID=($GPID $B $N)
-TARGET=("--nfs 127.0.0.1:$GN --mount 127.0.0.1:$GM --path $W/ganesha/export" "--nfs 127.0.0.1:$P1" "--nfs 127.0.0.1:$P2")
+NFSGATE_CACHE__SIZE=4GiB start_ab || exit 1
 R=${ROUNDS:-3} S=${SECS:-8}
 for k in 0 1 2; do
     LG write ${TARGET[$k]} --file hot --size 1024M >/dev/null

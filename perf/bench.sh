@@ -34,19 +34,10 @@ fi
 WITH_S3=${BENCH_S3:-1} WITH_VM=${BENCH_VM:-1} ONLY=${BENCH_ONLY:-} BIN=${BENCH_BIN:-$ROOT/out} PERF_ROWS=${BENCH_PERF:-}
 [ "$ONLY" = issue3 ] && WITH_VM=0
 
-need=()
-for p in nfs-ganesha nfs-ganesha-vfs rpcbind fio jq procps curl ${PERF_ROWS:+linux-perf}; do
-    dpkg-query -W -f='${Status}' $p 2>/dev/null | grep -q 'ok installed' || need+=($p)
-done
-if [ ${#need[@]} -gt 0 ]; then
-    echo "bench: installing ${need[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null ||
-        { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null; } ||
-        { echo "bench: apt-get install failed"; exit 1; }
-fi
 [ -x "$BIN/nfsgate" ] || { echo "bench: $BIN/nfsgate missing: run make build"; exit 1; }
 
-. "$HERE/lib.sh"   # stop, stop_all, free_port, wait_port, ticks, build_loadgen, LG, start_ganesha
+. "$HERE/lib.sh"   # stop, stop_all, free_port, wait_port, ticks, build_loadgen, LG, start_ganesha, install_packages
+install_packages nfs-ganesha nfs-ganesha-vfs rpcbind fio jq procps curl ${PERF_ROWS:+linux-perf} || { echo "bench: cannot install what it needs"; exit 1; }
 W=$(mktemp -d /tmp/nfsgate-bench.XXXXXX)
 # Private copies: other engineers may rebuild out/ while the benchmark runs.
 cp -r "$BIN" "$W/bin"
@@ -66,7 +57,7 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- servers ----
-start_ganesha   # lib.sh: GN, GM, GPID (ganesha with its default cache settings: see there why)
+start_ganesha || exit 1   # lib.sh: GN, GM, GPID (ganesha with its default cache settings: see there why)
 
 N1=$(free_port) H1=$(free_port)
 # The same 4 GiB block cache as nfsgate-s3 (the default is 1 GiB): with a 1 GiB hot file a 1 GiB cache thrashes, and

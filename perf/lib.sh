@@ -9,11 +9,17 @@ stop() {    # pid: TERM, then KILL after 20 s (a loaded machine can take seconds
 }
 stop_all() { local i; for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop "${PIDS[$i]}"; done; }
 
+# A port below Linux's ephemeral range (32768-60999), so no outgoing connection (the load generator's, the S3
+# client's) can hold it when the server binds, that no TCP socket uses now and that this run has not handed out
+# yet (the servers bind a while after the pick; $W/.ports remembers the picks). A pick in 30000-55000 that looked
+# only at listening sockets once failed a start with "Address already in use".
 free_port() {
     local p
     while :; do
-        p=$((30000 + RANDOM % 25000))
-        ss -ltn | awk '{print $4}' | grep -q ":$p\$" || { echo $p; return; }
+        p=$((20000 + RANDOM % 12000))
+        grep -qx "$p" "$W/.ports" 2>/dev/null && continue
+        ss -Htan "sport = :$p" | grep -q . && continue
+        echo "$p" >>"$W/.ports"; echo "$p"; return
     done
 }
 # utime + stime in clock ticks (10 ms here) of the processes whose pids are the words of "$@", summed; a process that
@@ -51,6 +57,21 @@ s3_clean_all() {   # deletes the buckets start_nfsgate_s3 made (and their object
     done
 }
 
+# For the ab-*.sh scripts: nfs-ganesha and the two nfsgate builds $OLD and $NEW (embedded defaults; environment set
+# on the call, e.g. NFSGATE_CACHE__SIZE=4GiB, reaches both), then NAME=(ganesha old new) with PID (server pids) and
+# TARGET (load generator arguments) by the same index. Returns 1, with the logs' tails, if one does not listen.
+start_ab() {
+    local p1 p2 old
+    start_ganesha || return 1
+    p1=$(free_port) p2=$(free_port)
+    start_nfsgate old "$OLD" "$p1"; old=$NGPID
+    start_nfsgate new "$NEW" "$p2"
+    wait_port "$GN" && wait_port "$p1" && wait_port "$p2" ||
+        { echo "a server did not start"; tail -n 5 "$W"/*.log; return 1; }
+    NAME=(ganesha old new); PID=("$GPID" "$old" "$NGPID")
+    TARGET=("--nfs 127.0.0.1:$GN --mount 127.0.0.1:$GM --path $W/ganesha/export" "--nfs 127.0.0.1:$p1" "--nfs 127.0.0.1:$p2")
+}
+
 # perf/NfsGate.LoadGen, built and copied to $W/loadgen (others may rebuild the tree while a run lasts); LG runs it.
 build_loadgen() {
     local here; here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,6 +80,17 @@ build_loadgen() {
     cp -r "$here/NfsGate.LoadGen/bin/Release/net10.0" "$W/loadgen"
 }
 LG() { dotnet "$W/loadgen/nfsgate-loadgen.dll" "$@"; }
+
+# Installs the apt packages named that are missing (apt-get update only if the first try fails); 1 if it cannot.
+install_packages() {
+    local p need=()
+    for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p"); done
+    [ ${#need[@]} -eq 0 ] && return 0
+    echo "installing ${need[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null ||
+        { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null; } ||
+        { echo "apt-get install ${need[*]} failed"; return 1; }
+}
 
 # The reference server: nfs-ganesha 4.3, VFS FSAL, exporting $W/ganesha/export on 127.0.0.1:GN (MOUNT on GM);
 # GPID is its pid. rpcbind is started only if none runs (ganesha refuses to start unless it can register).
@@ -71,6 +103,7 @@ LG() { dotnet "$W/loadgen/nfsgate-loadgen.dll" "$@"; }
 # takes an MDCACHE { ... } block for such experiments.
 GANESHA_MDCACHE=${GANESHA_MDCACHE:-}
 start_ganesha() {
+    install_packages nfs-ganesha nfs-ganesha-vfs rpcbind || return 1
     GN=$(free_port) GM=$(free_port)
     mkdir -p "$W/ganesha/export"
     cat >"$W/ganesha.conf" <<EOF

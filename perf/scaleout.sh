@@ -33,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { local p; while :; do p=$((20000 + RANDOM % 40000)); ss -Htan "sport = :$p" | grep -q . || { echo "$p"; return; }; done; }
+free_port() { local p; while :; do p=$((20000 + RANDOM % 12000)); ss -Htan "sport = :$p" | grep -q . || { echo "$p"; return; }; done; }
 listening() { ss -Htln "sport = :$2" | grep -q "$1:$2 "; }
 
 # Quiet unless it fails (a build racing another engineer's on the shared obj/ dirs can fail: say why, not just exit).
