@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Micro-benchmarks (perf/NfsGate.Benchmarks, BenchmarkDotNet, no sockets), short job: XDR, dispatch of
-# GETATTR/LOOKUP/READ through Nfs3Program on in-memory metadata, RocksDB metadata operations, block cache hits.
+# GETATTR/LOOKUP/READ through Nfs3Program on in-memory metadata, RocksDB metadata operations, block cache hits, the
+# cache's CRC-32C paths.
 # Writes the GitHub-markdown tables to perf/results/micro-<time>.md. Extra arguments go to BenchmarkDotNet
 # (default: --filter '*').
 set -euo pipefail
