@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Profiles READ over 16 connections (4 x 1 MiB in flight, 6 s, twice) on one or two nfsgate builds, each alone with a
+# Profiles READ over CONNS connections (default 16; 1 is the warm read; 4 x 1 MiB in flight, 6 s, twice) on one or two nfsgate builds, each alone with a
 # 4 GiB block cache and a 1 GiB hot file read twice first, and prints per round MB/s and the leaf samples of the
 # cache-hit check (Crc32C / ReadCached, where the JIT inlined it). Hand-run ("The cache-hit check at 38 GB/s" in
 # perf/README.md); needs `perf` (linux-perf) and what `make bench` installs.
-#   NEW (default out/nfsgate)   OLD (optional: the other build's nfsgate)
+#   NEW (default out/nfsgate)   OLD (optional: the other build's nfsgate)   CONNS (16)   KEEP=1 keeps the folded profiles
+#   in perf/results/profile-reads-<build>-<round>.txt
 set -u
+CONNS=${CONNS:-16}
 HERE=$(cd "$(dirname "$0")" && pwd); . "$HERE/lib.sh"
 NEW=${NEW:-$HERE/../out/nfsgate}
 W=$(mktemp -d /tmp/nfsgate-profreads.XXXX); PIDS=(); trap 'stop_all; rm -rf "$W"' EXIT
+install_packages linux-perf || exit 1
 build_loadgen >/dev/null || exit 1
 export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0   # names for JIT'd frames
 for b in ${OLD:+old} new; do
@@ -17,10 +20,11 @@ for b in ${OLD:+old} new; do
     for _ in 1 2; do LG read --nfs 127.0.0.1:$p --file hot --conns 1 --depth 4 >/dev/null; done
     for round in 1 2; do
         perf record -F 999 -g -o "$W/$b.data" -p $pid >/dev/null 2>&1 & pp=$!
-        v=$(LG read --nfs 127.0.0.1:$p --file hot --conns 16 --depth 4 --seconds 6 | jq -r .value)
+        v=$(LG read --nfs 127.0.0.1:$p --file hot --conns "$CONNS" --depth 4 --seconds 6 | jq -r .value)
         kill -INT $pp; wait $pp
-        leaf=$(perf script -i "$W/$b.data" 2>/dev/null | python3 "$HERE/fold.py" /dev/stdin 200 |
-            awk '/^-- leaf/ { l = 1 } l && /Crc32C|ReadCached/' | tr '\n' ';')
+        perf script -i "$W/$b.data" 2>/dev/null | python3 "$HERE/fold.py" /dev/stdin 200 >"$W/$b-$round.txt"
+        [ -n "${KEEP:-}" ] && cp "$W/$b-$round.txt" "$HERE/results/profile-reads-c$CONNS-$b-$round.txt"
+        leaf=$(awk '/^-- leaf/ { l = 1 } l && /Crc32C|ReadCached/' "$W/$b-$round.txt" | tr '\n' ';')
         echo "$b round $round: $v MB/s; leaf samples: $leaf"
     done
     kill $pid; wait $pid 2>/dev/null
