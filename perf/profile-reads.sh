@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Profiles READ over CONNS connections (default 16; 1 is the warm read; 4 x 1 MiB in flight, 6 s, twice) on one or two nfsgate builds, each alone with a
-# 4 GiB block cache and a 1 GiB hot file read twice first, and prints per round MB/s and the leaf samples of the
-# cache-hit check (Crc32C / ReadCached, where the JIT inlined it). Hand-run ("The cache-hit check at 38 GB/s" in
-# perf/README.md); needs `perf` (linux-perf) and what `make bench` installs.
-#   NEW (default out/nfsgate)   OLD (optional: the other build's nfsgate)   CONNS (16)   KEEP=1 keeps the folded profiles
-#   in perf/results/profile-reads-<build>-<round>.txt
+# Profiles READ over CONNS connections (default 16; 1 is the warm read; 4 x 1 MiB in flight, 6 s, twice) on one or
+# two nfsgate builds, each alone with a 4 GiB block cache and a 1 GiB hot file read twice first, and prints per round
+# MB/s and the leaf samples of the cache-hit check (Crc32C / ReadCached, where the JIT inlined it). Hand-run ("The
+# cache-hit check at 38 GB/s" in perf/README.md); installs linux-perf if missing, needs what `make bench` installs.
+#   NEW (default out/nfsgate)   OLD (optional: the other build's nfsgate)   CONNS (16)
+#   KEEP=1 keeps the folded profiles as perf/results/profile-reads-c<CONNS>-<build>-<round>.txt
 set -u
 CONNS=${CONNS:-16}
 HERE=$(cd "$(dirname "$0")" && pwd); . "$HERE/lib.sh"

@@ -20,8 +20,8 @@ namespace NfsGate.Data.Cache;
 /// becomes lo·(x^(64+D) mod P) + hi·(x^D mod P), a value of at most 96 bits that still fits a lane. A carry-less
 /// multiply of reflected operands yields the product times x (the top bit of the 128-bit result is always 0), hence
 /// the constants are x^(64+D-1) and x^(D-1) mod P. Sixteen lanes (four 512-bit or eight 256-bit registers) run side
-/// by side, 256 bytes apart per step, and are folded into one lane at the end; that lane, read as a 16-byte message, has the CRC of all the
-/// bytes before it, which the crc32 instruction finishes. The running CRC enters by XOR into the first four bytes
+/// by side, 256 bytes apart per step, and are folded into one lane at the end; that lane, read as a 16-byte message,
+/// has the CRC of all the bytes before it, which the crc32 instruction finishes. The running CRC enters by XOR into the first four bytes
 /// (the register is linear in the data).
 /// </para>
 /// </summary>
@@ -48,10 +48,10 @@ internal static class Crc32CFold
         Constant(64 + 384 - 1), Constant(384 - 1), Constant(64 + 256 - 1), Constant(256 - 1),
         Constant(64 + 128 - 1), Constant(128 - 1), 0UL, 0UL);
 
-    // The same for 256-bit registers (two lanes each, 32 bytes apart), and the last step on one 128-bit pair.
-    private static readonly Vector256<ulong> By2048x2 = Vector256.Create(Constant(64 + 2048 - 1), Constant(2048 - 1), Constant(64 + 2048 - 1), Constant(2048 - 1));
-    private static readonly Vector256<ulong> By256x2 = Vector256.Create(Constant(64 + 256 - 1), Constant(256 - 1), Constant(64 + 256 - 1), Constant(256 - 1));
-    private static readonly Vector128<ulong> By128 = Vector128.Create(Constant(64 + 128 - 1), Constant(128 - 1));
+    // The same pairs for 256-bit registers (two lanes each, 32 bytes apart) and for the last step on one lane pair.
+    private static readonly Vector256<ulong> By2048x2 = By2048.GetLower();
+    private static readonly Vector256<ulong> By256x2 = Pair(256).GetLower();
+    private static readonly Vector128<ulong> By128 = Pair(128).GetLower().GetLower();
 
     /// <summary>
     /// Continues the running (pre-inverted) <paramref name="crc"/> over the first <paramref name="consumed"/> bytes
@@ -121,8 +121,7 @@ internal static class Crc32CFold
         x5 ^= Fold(x4, k);
         x6 ^= Fold(x5, k);
         x7 ^= Fold(x6, k);
-        var lower = x7.GetLower();
-        var last = Pclmulqdq.CarrylessMultiply(lower, By128, 0x00) ^ Pclmulqdq.CarrylessMultiply(lower, By128, 0x11) ^ x7.GetUpper();
+        var last = Fold(x7.GetLower(), By128) ^ x7.GetUpper();
         consumed = n;
         return Finish(last);
     }
@@ -133,6 +132,10 @@ internal static class Crc32CFold
         uint crc = BitOperations.Crc32C(0u, last.GetElement(0));
         return BitOperations.Crc32C(crc, last.GetElement(1));
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<ulong> Fold(Vector128<ulong> x, Vector128<ulong> k) =>
+        Pclmulqdq.CarrylessMultiply(x, k, 0x00) ^ Pclmulqdq.CarrylessMultiply(x, k, 0x11);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<ulong> Fold(Vector256<ulong> x, Vector256<ulong> k) =>

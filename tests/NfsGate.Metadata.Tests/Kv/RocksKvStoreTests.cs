@@ -131,7 +131,7 @@ public sealed class RocksKvStoreTests : KvStoreContract, IDisposable
                 foreach (var f in new DirectoryInfo(path).GetFiles("*.log"))
                 {
                     // A flushed log is deleted in the background (when not recycled): it can go between the listing
-                    // and the stat. It lived through several commits, so it was seen in an earlier round: skipping it here loses nothing.
+                    // and the stat. It lived through several commits, so an earlier round saw it: skipping loses nothing.
                     try { firstSeen.TryAdd(f.Name, f.Length); }
                     catch (FileNotFoundException) { }
                 }
