@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace NfsGate.TestShared;
 
@@ -56,7 +54,7 @@ internal static class PostgresCluster
         Run(Path.Combine(BinDir, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"], IsRoot);
         for (int attempt = 0; ; attempt++)
         {
-            int port = FreePort();
+            int port = FreePorts.Pick();
             var options = $"-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300";
             try
             {
@@ -100,15 +98,6 @@ internal static class PostgresCluster
             catch (FormatException) { }
             catch (IOException) { }
         }
-    }
-
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
     }
 
     /// <summary>Runs a command (as the postgres user when we are root) and throws with its output if it fails.</summary>

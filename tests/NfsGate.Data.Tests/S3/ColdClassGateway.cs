@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using NfsGate.TestShared;
 
 namespace NfsGate.Data.Tests.S3;
 
@@ -38,7 +37,7 @@ internal sealed class ColdClassGateway : IAsyncDisposable
         await RunAsync("radosgw-admin", "-c", conf, "zone", "placement", "add", "--rgw-zone", "default",
             "--placement-id", "default-placement", "--storage-class", StorageClass, "--data-pool", "default.rgw.buckets.data");
 
-        int port = FreePort();
+        int port = FreePorts.Pick();
         var dir = Directory.CreateTempSubdirectory("nfsgate-rgw-").FullName;
         var psi = new ProcessStartInfo("radosgw") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in new[]
@@ -86,13 +85,6 @@ internal sealed class ColdClassGateway : IAsyncDisposable
             }
             await Task.Delay(100);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
     private static async Task RunAsync(string file, params string[] args)
