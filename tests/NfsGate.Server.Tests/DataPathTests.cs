@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NfsGate.Protocol;
 using NfsGate.Server.Config;
@@ -40,12 +41,16 @@ public sealed class DataPathTests : IDisposable
     {
         var config = Config("");
         Assert.True(config.Cache.IsActive);
-        await using (var host = await GatewayHost.StartAsync(config, NullLoggerFactory.Instance, CancellationToken.None))
+        var log = new ListLogger();
+        using var logs = new LoggerFactory([new ListLoggerProvider(log)]);
+        await using (var host = await GatewayHost.StartAsync(config, logs, CancellationToken.None))
         {
             await WriteFile(host.NfsEndpoint!, "a.bin", new byte[100_000]);
             // The cache holds the copy reads want in memory, so the store's copy is written with O_DIRECT.
             Assert.True(((NfsGate.Data.LocalDirObjectStore)host.Backend!).DirectPuts > 0);
         }
+        // The check's cost per MB read depends on the CPU's path: the startup log names it.
+        Assert.Contains(log.Lines, l => l.Message == $"data path: every cache hit checks its segments' CRC-32C by {NfsGate.Data.Cache.Crc32C.Method}");
         Assert.True(FilesUnder(config.ObjectStore.Path) > 0);
         Assert.True(FilesUnder(config.Cache.Path) > 0);
     }

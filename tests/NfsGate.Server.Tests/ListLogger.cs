@@ -13,3 +13,10 @@ internal sealed class ListLogger : ILogger
         lock (Lines) Lines.Add((logLevel, formatter(state, exception)));
     }
 }
+
+/// <summary>A factory whose every logger is one <see cref="ListLogger"/>: for a whole gateway's startup lines.</summary>
+internal sealed class ListLoggerProvider(ListLogger sink) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => sink;
+    public void Dispose() { }
+}

@@ -99,6 +99,7 @@ public sealed class GatewayHost : IAsyncDisposable
             metrics.AttachCache(cache, config.Cache.SizeBytes);
             _log.LogInformation("data path: {Backend}, block cache {CachePath} ({CacheSize}, {Blocks} blocks cached now, keeps {MinFree:P0} of its disk free)",
                 backend.Describe(), config.Cache.Path, ByteSize.Format(config.Cache.SizeBytes), cache.Counters.Entries, config.Cache.MinFreeRatio);
+            _log.LogInformation("data path: every cache hit checks its segments' CRC-32C by {CrcMethod}", Crc32C.Method);
             if (backend is LocalDirObjectStore { WritesDirect: true })
                 _log.LogInformation("data path: the local store writes its objects with O_DIRECT; the block cache holds the copy reads find in memory");
         }
