@@ -36,8 +36,13 @@ public class MetadataBenchmarks
     [Benchmark]
     public FsStatus GetAttr() => _vol.GetAttr(_file, out _);
 
+    /// <summary>The string overload (tools, tests): the name's UTF-8 on the stack, then an <c>OpResult</c>.</summary>
     [Benchmark]
     public FsStatus Lookup() => _vol.Lookup(Credential.Root, INamespace.RootInode, "f0500").Status;
+
+    /// <summary>What NFS LOOKUP calls: the name's bytes as they came off the wire, a struct result.</summary>
+    [Benchmark]
+    public FsStatus LookupUtf8() => _vol.LookupUtf8(Credential.Root, INamespace.RootInode, "f0500"u8).Status;
 
     [Benchmark]
     public FsStatus CreateRemove()

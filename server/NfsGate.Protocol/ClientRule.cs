@@ -71,8 +71,11 @@ public readonly record struct ClientDecision(ExportAccess Access, SquashMode Squ
     /// <summary>
     /// The credential every permission check then sees. Root squash maps uid 0 and gid 0 (also among the
     /// supplementary groups) to the anonymous ids, as knfsd does: keeping gid 0 would leave root's group rights.
+    /// A client's calls share one mapped credential (<see cref="MappedCredentialCache"/>).
     /// </summary>
-    public Credential Map(RpcCredential c)
+    public Credential Map(RpcCredential c) => MappedCredentialCache.Map(this, c);
+
+    internal Credential MapUncached(RpcCredential c)
     {
         switch (Squash)
         {

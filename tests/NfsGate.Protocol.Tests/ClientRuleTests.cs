@@ -112,6 +112,34 @@ public class ClientRuleTests
     }
 
     [Fact]
+    public void A_clients_calls_share_one_mapped_credential_per_decision()
+    {
+        var squash = With(new ClientRule { Match = "*", Squash = SquashMode.Root, AnonUid = 41, AnonGid = 42 }).Decide(At("127.0.0.1"));
+        var open = With(new ClientRule { Match = "*", Squash = SquashMode.None }).Decide(At("127.0.0.1"));
+        var other = With(new ClientRule { Match = "*", Squash = SquashMode.Root, AnonUid = 43, AnonGid = 44 }).Decide(At("127.0.0.1"));
+        var cred = new RpcCredential(AuthFlavor.AUTH_SYS, 0, 0, [0, 9], "h");
+
+        var first = squash.Map(cred);
+        Assert.Same(first, squash.Map(cred)); // the same client's next call: no new credential
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) squash.Map(cred);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+
+        // The same RPC credential under another decision is mapped by that decision, before and after.
+        Assert.True(open.Map(cred).IsRoot);
+        Assert.Equal((43u, 44u), (other.Map(cred).Uid, other.Map(cred).Gid));
+        // Only the anonymous gid differs (decisions that can share a cache slot): still mapped apart.
+        var otherGid = With(new ClientRule { Match = "*", Squash = SquashMode.Root, AnonUid = 41, AnonGid = 50 }).Decide(At("127.0.0.1"));
+        Assert.Equal((41u, 50u), (otherGid.Map(cred).Uid, otherGid.Map(cred).Gid));
+        Assert.Equal((41u, 42u), (squash.Map(cred).Uid, squash.Map(cred).Gid));
+        Assert.Equal([9u], squash.Map(cred).Groups);
+        // An equal credential in another object maps alike.
+        var twin = squash.Map(new RpcCredential(AuthFlavor.AUTH_SYS, 0, 0, [0, 9], "h"));
+        Assert.Equal((41u, 42u), (twin.Uid, twin.Gid));
+        Assert.Equal([9u], twin.Groups);
+    }
+
+    [Fact]
     public void Default_rule_is_rw_with_root_squash_to_nobody()
     {
         var r = new ClientRule { Match = "*" };
