@@ -87,7 +87,8 @@ install_packages() {
     for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p"); done
     [ ${#need[@]} -eq 0 ] && return 0
     echo "installing ${need[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null ||
+    # The first try runs on the package lists the machine has; its "Unable to locate" on a fresh one is not news.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null 2>&1 ||
         { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null; } ||
         { echo "apt-get install ${need[*]} failed"; return 1; }
 }
