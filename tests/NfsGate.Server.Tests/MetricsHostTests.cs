@@ -99,6 +99,7 @@ public sealed class MetricsHostTests : IDisposable
         Assert.True(m.Get("nfsgate_rpc_pool_queue_seconds_total") > 0);
         Assert.Equal(1, m.Get("nfsgate_metadata_engine_info", ("engine", "rocksdb")));
         Assert.Equal(1L << 30, m.Get("nfsgate_cache_capacity_bytes"));
+        Assert.Equal(1, m.Get("nfsgate_cache_checksum_info", ("method", NfsGate.Data.Cache.Crc32C.Method)));
         Assert.True(m.Sum("nfsgate_rpc_requests_total", ("program", "mount"), ("procedure", "MNT")) >= 1);
         Assert.Equal(0, m.Get("nfsgate_qos_throttled_seconds_total", ("export", "teama")));
         // Only the 2,000-byte UNSTABLE write can be buffered (or none, if a background flush already took it).

@@ -85,6 +85,9 @@ public sealed class GatewayMetrics
         Gauge("nfsgate_cache_objects", "Objects in the block cache now.", () => c.Entries);
         var cap = _f.NewGauge("nfsgate_cache_capacity_bytes", "Configured block-cache size.");
         cap.Set(capacityBytes);
+        // Every hit checks its segments' CRCs; what that costs per MB depends on the CPU's path (perf/README.md).
+        _f.NewGauge("nfsgate_cache_checksum_info", "Always 1; the method label says how this CPU checks cache hits' CRC-32C.", "method")
+            .WithLabels(Crc32C.Method).Set(1);
     }
 
     /// <summary>
