@@ -7,7 +7,7 @@
 #   NEW (default out/nfsgate)   OLD (optional: the other build's nfsgate)   CONNS (16)   GANESHA=1 (profile it too)
 #   KEEP=1 keeps the folded profiles as perf/results/profile-reads-c<CONNS>-<server>-<round>.txt
 set -u
-CONNS=${CONNS:-16}
+CONNS=${CONNS:-16} SECS=6
 HERE=$(cd "$(dirname "$0")" && pwd); . "$HERE/lib.sh"
 NEW=${NEW:-$HERE/../out/nfsgate}
 W=$(mktemp -d /tmp/nfsgate-profreads.XXXX); PIDS=(); trap 'stop_all; rm -rf "$W"' EXIT
@@ -28,14 +28,14 @@ for b in ${GANESHA:+ganesha} ${OLD:+old} new; do
     for round in 1 2; do
         perf record -F 999 -g -o "$W/$b.data" -p $pid >/dev/null 2>&1 & pp=$!
         c0=$(ticks $pid)
-        v=$(LG read $target --file hot --conns "$CONNS" --depth 4 --seconds 6 | jq -r .value)
+        v=$(LG read $target --file hot --conns "$CONNS" --depth 4 --seconds "$SECS" | jq -r .value)
         c1=$(ticks $pid)
         kill -INT $pp; wait $pp
         perf script -i "$W/$b.data" 2>/dev/null | python3 "$HERE/fold.py" /dev/stdin 200 >"$W/$b-$round.txt"
         [ -n "${KEEP:-}" ] && cp "$W/$b-$round.txt" "$HERE/results/profile-reads-c$CONNS-$b-$round.txt"
         leaf=$(awk '/^-- leaf/ { l = 1 } l && /Crc32C|ReadCached/' "$W/$b-$round.txt" | tr '\n' ';')
-        awk -v b=$b -v r=$round -v v="$v" -v c=$((c1 - c0)) -v l="$leaf" \
-            'BEGIN { printf "%s round %s: %.1f MB/s, %.3f ms CPU per MB; leaf samples: %s\n", b, r, v, c * 10 / (v * 6), l }'
+        awk -v b=$b -v r=$round -v v="$v" -v c=$((c1 - c0)) -v s="$SECS" -v l="$leaf" \
+            'BEGIN { printf "%s round %s: %.1f MB/s, %.3f ms CPU per MB; leaf samples: %s\n", b, r, v, c * 10 / (v * s), l }'
     done
     kill $pid; wait $pid 2>/dev/null
 done
